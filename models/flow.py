@@ -1,0 +1,92 @@
+"""Optical flow estimators behind one interface.
+
+``FlowEstimator`` is any callable ``(frame_a, frame_b) -> flow`` with frames ``(N,3,H,W)`` RGB
+in [0,1] and flow ``(N,2,H,W)`` float32 in pixels on frame_a's grid such that
+``warp(frame_b, flow) ~= frame_a`` (i.e. the flow a->b). The returned flow lives on
+frame_a's device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from models.contracts import check_frames
+
+
+@runtime_checkable
+class FlowEstimator(Protocol):
+    def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor: ...
+
+
+def to_gray_u8(frames: Tensor, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """``(N,3,H,W)`` [0,1] -> list of HxW uint8 grey images (ITU-R 601 luma), optionally resized
+    to ``size=(h, w)`` with area averaging (done on the device before the download)."""
+    x = frames.float()
+    if size is not None and tuple(x.shape[-2:]) != tuple(size):
+        x = F.interpolate(x, size=size, mode="area")
+    luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    u8 = (luma.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+    return [np.ascontiguousarray(g) for g in u8]
+
+
+def scaled_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
+    if max_side is None or max(h, w) <= max_side:
+        return h, w
+    s = max_side / max(h, w)
+    return max(8, round(h * s)), max(8, round(w * s))
+
+
+def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize a pixel flow field to ``size=(h, w)``, rescaling vectors by the size ratio."""
+    h0, w0 = flow.shape[-2:]
+    h, w = size
+    if (h0, w0) == (h, w):
+        return flow
+    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=True)
+    scale = torch.tensor([(w - 1) / max(w0 - 1, 1), (h - 1) / max(h0 - 1, 1)], device=flow.device)
+    return out * scale.view(1, 2, 1, 1).to(out.dtype)
+
+
+_DIS_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+@dataclass(frozen=True)
+class DISConfig:
+    preset: str = "fast"
+    max_side: int | None = 320  # estimate on a downscaled grey frame: flow is smooth, cost is ~area
+    variational_iters: int | None = None  # None keeps the preset's value
+
+
+class DISFlow:
+    """OpenCV DIS optical flow (Kroeger et al., ECCV 2016) on downscaled grey frames.
+
+    Not thread-safe: each thread/stream should own its instance (the OpenCV object keeps state).
+    """
+
+    def __init__(self, config: DISConfig | None = None) -> None:
+        self.config = config or DISConfig()
+        if self.config.preset not in _DIS_PRESETS:
+            raise ValueError(f"DISFlow: preset must be one of {sorted(_DIS_PRESETS)}, got {self.config.preset!r}")
+        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[self.config.preset])
+        if self.config.variational_iters is not None:
+            self._dis.setVariationalRefinementIterations(self.config.variational_iters)
+
+    def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
+        check_frames(frame_a, "frame_a")
+        check_frames(frame_b, "frame_b", like=frame_a)
+        h, w = frame_a.shape[-2:]
+        size = scaled_size(h, w, self.config.max_side)
+        ga, gb = to_gray_u8(frame_a, size), to_gray_u8(frame_b, size)
+        flows = [self._dis.calc(a, b, None) for a, b in zip(ga, gb)]
+        flow = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous()
+        return upsample_flow(flow.to(frame_a.device), (h, w))

@@ -1,0 +1,1 @@
+"""Offline, high-quality reprocessing of recordings: Ruder et al. video stylization, faces."""

@@ -1,0 +1,1 @@
+"""Live stylization: capture, GPU worker, temporal blending, sinks, WebRTC server."""

@@ -1,0 +1,49 @@
+"""Shared fixtures: paths to ../shared (skip cleanly when absent), device x dtype matrix."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared; skips the test with a clear reason when it is missing."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"shared test data not found: {p} (set STYLECAST_SHARED or place ../shared)")
+    return p
+
+
+def _devices() -> list[str]:
+    devs = ["cpu"]
+    if torch.cuda.is_available():
+        devs.append("cuda")
+    return devs
+
+
+# (device, dtype) combinations with the tolerance each gets in numerical comparisons.
+TOL = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1e-2, torch.float64: 1e-10}
+
+
+def device_dtype_matrix() -> list[tuple[str, torch.dtype]]:
+    out = [("cpu", torch.float32), ("cpu", torch.float64)]
+    if torch.cuda.is_available():
+        out += [("cuda", torch.float32), ("cuda", torch.float16)]
+    return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    require = os.environ.get("STYLECAST_REQUIRE_CUDA") == "1"
+    if torch.cuda.is_available():
+        return
+    for item in items:
+        if "cuda" in item.keywords:
+            if require:
+                item.add_marker(pytest.mark.xfail(reason="STYLECAST_REQUIRE_CUDA=1 but no CUDA", strict=True, run=False))
+            else:
+                item.add_marker(pytest.mark.skip(reason="needs CUDA"))

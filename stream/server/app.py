@@ -1,0 +1,181 @@
+"""aiohttp application: the page, signaling (aiortc example convention), styles, stats, control.
+
+Routes (documented in docs/webrtc.md):
+  GET  /                       the page (stream/web/)
+  GET  /styles                 {"styles": [{"name","description","thumbnail"}], "default", "broadcast"}
+  GET  /styles/{name}/thumb.jpg
+  POST /offer                  {"sdp","type":"offer","mode":"mirror"|"view","style"?} -> {"sdp","type","peer_id",...}
+  GET  /stats[?peer=ID]        latency percentiles (receive -> send), fps, peers, drops
+  POST /peer/{id}/settings     mirror peer: {"style"?,"temporal"?,"strength"?} (also over the data channel)
+  POST /peer/{id}/close        hang up now (the page calls it on unload)
+  POST /control                broadcast settings; needs "Authorization: Bearer TOKEN"
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any, Sequence
+
+from aiohttp import web
+
+from stream.server.broadcast import Broadcaster
+from stream.server.config import ServerConfig
+from stream.server.context import ServerContext
+from stream.server.peers import PeerRegistry
+from stream.server.settings import parse_settings
+from stream.server.signaling import handle_offer
+from stream.server.styles import StyleCatalog, StyleInfo, registry_catalog, render_thumbnail, thumbnail_source
+from stream.server.tracks import StreamState
+from stream.server.worker import StyleWorker, StylizerFactory
+
+CTX = web.AppKey("stylecast", ServerContext)
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"expected a JSON body, got invalid JSON ({exc})"}),
+                                 content_type="application/json") from None
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "index.html")
+
+
+async def list_styles(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    b = ctx.broadcaster
+    return web.json_response({
+        "styles": [{"name": s.name, "description": s.description,
+                    "thumbnail": f"/styles/{s.name}/thumb.jpg"} for s in ctx.catalog.styles],
+        "default": ctx.catalog.default,
+        "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
+    })
+
+
+async def thumbnail(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    name = request.match_info["name"]
+    if name not in ctx.catalog.names:
+        return error(404, f"unknown style {name!r}; expected one of {ctx.catalog.names}")
+    if name not in ctx.thumbs:
+        if ctx.thumb_source is None:
+            ctx.thumb_source = await ctx.worker.run(thumbnail_source)
+        ctx.thumbs[name] = await ctx.worker.run(render_thumbnail, ctx.worker, ctx.thumb_source, name)
+    return web.Response(body=ctx.thumbs[name], content_type="image/jpeg",
+                        headers={"Cache-Control": "max-age=3600"})
+
+
+async def offer(request: web.Request) -> web.Response:
+    return await handle_offer(request, request.app[CTX])
+
+
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[CTX].stats(request.query.get("peer")))
+
+
+async def peer_settings(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    peer = ctx.peers.get(request.match_info["id"])
+    if peer is None or peer.state is None:
+        return error(404, f"no mirror peer {request.match_info['id']!r}")
+    try:
+        peer.state.update(**parse_settings(ctx, await read_json(request)))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return web.json_response(peer.state.settings())
+
+
+async def peer_close(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    peer = ctx.peers.get(request.match_info["id"])
+    if peer is not None:
+        await ctx.peers.close(peer)
+    return web.json_response({"closed": peer is not None})
+
+
+async def control(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    auth = request.headers.get("Authorization", "")
+    if not secrets.compare_digest(auth.encode(), f"Bearer {ctx.config.token}".encode()):
+        return error(401, "broadcast control: expected header 'Authorization: Bearer <token printed at start>'")
+    if ctx.broadcaster is None:
+        return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
+    try:
+        ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request)))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return web.json_response(ctx.broadcaster.state.settings())
+
+
+def create_app(
+    config: ServerConfig,
+    stylizer_factory: StylizerFactory | None = None,
+    *,
+    styles: Sequence[str | StyleInfo] | None = None,
+) -> web.Application:
+    """The server as an aiohttp app (tests run it in-process with ``aiohttp.test_utils``).
+
+    ``stylizer_factory(name) -> Callable[[Tensor], Tensor]`` is called on the worker thread; with
+    no factory, styles come from ``models.registry``. ``styles`` names the factory's styles.
+    """
+    if stylizer_factory is None:
+        catalog = registry_catalog(device=config.device)
+    else:
+        infos = tuple(s if isinstance(s, StyleInfo) else StyleInfo(s) for s in (styles or ("custom",)))
+        catalog = StyleCatalog(infos, stylizer_factory)
+    first_style = catalog.validate(config.style) if config.style is not None else catalog.default
+
+    source = None
+    if config.source is not None:
+        from stream.server.sources import open_source
+
+        source = open_source(config.source, size=config.source_size, fps=config.source_fps, loop=config.loop)
+
+    app = web.Application(client_max_size=config.max_request_bytes)
+
+    async def on_startup(app: web.Application) -> None:
+        worker = StyleWorker(catalog.factory, device=config.device, max_side=config.max_side)
+        ctx = ServerContext(config=config, catalog=catalog, worker=worker, peers=PeerRegistry(config.max_peers))
+        worker.submit(worker.stylizer, first_style)  # load the first model while the page loads
+        if source is not None:
+            recorder = None
+            if config.record_to is not None:
+                from stream.server.recorder import Recorder
+
+                recorder = Recorder(Path(config.record_to), source.fps)
+            state = StreamState(style=first_style, temporal=config.temporal, strength=config.strength,
+                                stats_window=config.stats_window)
+            ctx.broadcaster = Broadcaster(source, worker, state, recorder)
+            ctx.broadcaster.start()
+        app[CTX] = ctx
+
+    async def on_shutdown(app: web.Application) -> None:
+        await app[CTX].peers.close_all()
+
+    async def on_cleanup(app: web.Application) -> None:
+        ctx = app[CTX]
+        if ctx.broadcaster is not None:
+            await ctx.broadcaster.close()
+        ctx.worker.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_get("/", index)
+    app.router.add_static("/static", WEB_DIR)
+    app.router.add_get("/styles", list_styles)
+    app.router.add_get("/styles/{name}/thumb.jpg", thumbnail)
+    app.router.add_post("/offer", offer)
+    app.router.add_get("/stats", stats)
+    app.router.add_post("/peer/{id}/settings", peer_settings)
+    app.router.add_post("/peer/{id}/close", peer_close)
+    app.router.add_post("/control", control)
+    return app

@@ -1,0 +1,39 @@
+"""Server settings (frozen: one value per process, passed explicitly, never global)."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"  # loopback by default: exposing a camera stream is an explicit choice (--host)
+    port: int = 8080
+    # Broadcast source: None (mirror only), "sample", "webcam", "webcam:N" or a video file path.
+    source: str | None = None
+    loop: bool = True  # loop a file source
+    source_size: tuple[int, int] = (480, 640)  # (h, w) for the sample / webcam request
+    source_fps: float = 30.0  # pacing of the sample source (files use their own fps)
+    record_to: Path | None = None
+    style: str | None = None  # initial style; None = first style of the catalog
+    temporal: bool = True
+    strength: float = 0.7
+    max_peers: int = 16
+    max_side: int = 1280  # frames larger than this are downscaled before stylization (bounds compute)
+    max_request_bytes: int = 64 * 1024  # an SDP offer is a few KiB; anything larger is refused (413)
+    device: str = "cpu"
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # broadcast control
+    stats_window: int = 300  # frames kept for latency percentiles
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be in 1..65535, got {self.port}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be in [0,1], got {self.strength}")
+        if self.max_peers < 1:
+            raise ValueError(f"max_peers must be >= 1, got {self.max_peers}")
+        if self.max_side < 16:
+            raise ValueError(f"max_side must be >= 16, got {self.max_side}")
+        if self.source_fps <= 0:
+            raise ValueError(f"source_fps must be > 0, got {self.source_fps}")

@@ -1,0 +1,94 @@
+"""Style catalog: names + descriptions for the picker, a stylizer factory, thumbnails.
+
+The stylizer is injected (``Callable[[Tensor], Tensor]`` per style name) so tests can run the
+server with a deterministic stylizer; the default catalog reads ``models.registry``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from models.errors import UserError
+from stream.server.worker import StylizerFactory, StyleWorker
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StyleCatalog:
+    styles: tuple[StyleInfo, ...]
+    factory: StylizerFactory
+
+    def __post_init__(self) -> None:
+        if not self.styles:
+            raise UserError("no styles available: expected at least one style in the catalog, got none")
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.styles]
+
+    @property
+    def default(self) -> str:
+        return self.styles[0].name
+
+    def validate(self, name: object) -> str:
+        if not isinstance(name, str) or name not in self.names:
+            raise UserError(f"unknown style {name!r}; expected one of {self.names}")
+        return name
+
+
+def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = ()) -> StyleCatalog:
+    """Catalog from ``models.registry`` (bundled + user styles); ``extra`` adds style files by path."""
+    try:
+        from models import registry
+    except ImportError as exc:
+        raise UserError(f"style registry unavailable (models.registry: {exc}); expected an installed stylecast") from exc
+    entries = [StyleInfo(e.name, getattr(e, "description", "") or "") for e in registry.list_styles()]
+    for path in extra:
+        registry.resolve_style(path)  # raises UserError naming the available styles
+        entries.append(StyleInfo(path, "user file"))
+    default = getattr(registry, "DEFAULT_STYLE", None)
+    entries.sort(key=lambda e: (e.name != default, e.name))  # default first: it is the initial style
+
+    def factory(name: str):  # runs on the worker thread
+        return registry.load_stylizer(name, device=device)
+
+    return StyleCatalog(tuple(entries), factory)
+
+
+def thumbnail_source(size: tuple[int, int] = (96, 128)) -> np.ndarray:
+    """The image every thumbnail stylizes, so thumbnails compare styles on the same content."""
+    try:
+        from models.sample import sample_frames
+
+        frames = sample_frames(n=1, size=size)
+        arr = frames[0] if isinstance(frames, (tuple, list)) else frames
+        arr = arr[0] if hasattr(arr, "ndim") and arr.ndim == 4 else arr
+        if hasattr(arr, "detach"):  # tensor (3,H,W) in [0,1]
+            arr = (arr.detach().float().clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+        if isinstance(arr, np.ndarray) and arr.shape == (*size, 3):
+            return arr.astype(np.uint8)
+    except Exception:  # noqa: BLE001 - any failure falls back to the procedural image
+        pass
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([x / w, y / h, 0.5 + 0.5 * np.sin(x / 9.0) * np.cos(y / 7.0)], axis=-1)
+    img[(x - w * 0.6) ** 2 + (y - h * 0.5) ** 2 < (h * 0.28) ** 2] = (0.95, 0.8, 0.2)
+    return (img * 255).astype(np.uint8)
+
+
+def render_thumbnail(worker: StyleWorker, source: np.ndarray, name: str) -> bytes:
+    """JPEG bytes of ``source`` stylized with ``name``; call on the worker thread."""
+    import cv2
+
+    out = worker.stylize_sync(source, name).frame
+    ok, buf = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding of the {name!r} thumbnail failed")
+    return buf.tobytes()

@@ -1,0 +1,155 @@
+"""aiortc tracks: latest-frame-wins slots, per-stream settings, the mirror track.
+
+Latest frame wins: a reader task drains the incoming track as fast as frames arrive and keeps only
+the newest one in a :class:`LatestSlot`; the outgoing track takes whatever is newest when the
+previous frame is done. A slow stylizer or encoder therefore drops frames (counted) instead of
+queueing them, so latency stays bounded by one frame of compute.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Generic, TypeVar
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from stream.server.stats import FrameStats
+from stream.server.temporal import make_blender
+from stream.server.worker import Stylized, StyleWorker
+
+T = TypeVar("T")
+
+
+class LatestSlot(Generic[T]):
+    """One-item mailbox: ``put`` overwrites (returns True when it discarded an unread item)."""
+
+    def __init__(self) -> None:
+        self._item: T | None = None
+        self._has = False
+        self._closed = False
+        self._event = asyncio.Event()
+
+    def put(self, item: T) -> bool:
+        dropped = self._has
+        self._item, self._has = item, True
+        self._event.set()
+        return dropped
+
+    def close(self) -> None:
+        self._closed = True
+        self._event.set()
+
+    async def get(self) -> T:
+        while not self._has:
+            if self._closed:
+                raise MediaStreamError("source ended")
+            self._event.clear()
+            await self._event.wait()
+        item, self._item, self._has = self._item, None, False
+        return item  # type: ignore[return-value]
+
+
+class StreamState:
+    """Live settings of one stream (a mirror peer or the broadcast) and its stats.
+
+    Settings are changed on the event loop and read by the worker thread; each change swaps in
+    a fresh blender instead of resetting the old one, so a job already running on the worker never
+    sees its state change under it.
+    """
+
+    def __init__(self, *, style: str, temporal: bool, strength: float, stats_window: int = 300) -> None:
+        self.style = style
+        self.temporal = temporal
+        self.strength = strength
+        self.stats = FrameStats(window=stats_window)
+        self.blender: Any = make_blender(strength) if temporal else None
+
+    def update(self, *, style: str | None = None, temporal: bool | None = None, strength: float | None = None) -> None:
+        if strength is not None and not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in [0,1], got {strength}")
+        changed = (style not in (None, self.style)) or (temporal not in (None, self.temporal)) or (
+            strength not in (None, self.strength))
+        self.style = self.style if style is None else style
+        self.temporal = self.temporal if temporal is None else bool(temporal)
+        self.strength = self.strength if strength is None else float(strength)
+        if changed:
+            # A new style must not be blended with the previous style's output (ghosting of the
+            # old style), so history starts over.
+            self.blender = make_blender(self.strength) if self.temporal else None
+
+    def settings(self) -> dict:
+        return {"style": self.style, "temporal": self.temporal, "strength": self.strength}
+
+
+def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style: str, blender: Any) -> Stylized:
+    """Decode + stylize on the worker thread (``to_ndarray`` is a colour conversion: not loop work)."""
+    arr = frame if isinstance(frame, np.ndarray) else frame.to_ndarray(format="rgb24")
+    return worker.stylize_sync(arr, style, blender)
+
+
+def to_video_frame(out: np.ndarray, pts: int | None, time_base: Any) -> av.VideoFrame:
+    vf = av.VideoFrame.from_ndarray(out, format="rgb24")
+    vf.pts, vf.time_base = pts, time_base
+    return vf
+
+
+class MirrorTrack(MediaStreamTrack):
+    """Stylized copy of a peer's incoming video track (mirror mode)."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, worker: StyleWorker, state: StreamState) -> None:
+        super().__init__()
+        self._source = source
+        self._worker = worker
+        self.state = state
+        self._slot: LatestSlot[tuple[av.VideoFrame, float]] = LatestSlot()
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                frame = await self._source.recv()
+                if self._slot.put((frame, time.monotonic())):
+                    self.state.stats.drop()
+        except MediaStreamError:
+            pass
+        finally:
+            self._slot.close()
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame, t_recv = await self._slot.get()
+        st = self.state
+        res: Stylized = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender)
+        h, w = res.frame.shape[:2]
+        out = to_video_frame(res.frame, frame.pts, frame.time_base)
+        st.stats.record(time.monotonic() - t_recv, width=w, height=h)
+        return out
+
+    def stop(self) -> None:
+        super().stop()
+        self._reader.cancel()
+        self._slot.close()
+
+
+class BroadcastTrack(MediaStreamTrack):
+    """The broadcast output: the newest published frame; fanned out by ``MediaRelay``."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slot: LatestSlot[av.VideoFrame] = LatestSlot()
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        return await self.slot.get()
+
+    def stop(self) -> None:
+        super().stop()
+        self.slot.close()

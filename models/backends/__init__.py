@@ -1,0 +1,134 @@
+"""Inference backends: one interface for eager PyTorch, torch.compile and Torch-TensorRT.
+
+    backend = build_backend(model, kind="auto", device="cuda", height=720, width=1280)
+    out = backend(frames)            # (N,3,H,W) RGB [0,1] -> same, backend.dtype on backend.device
+    print(backend.describe())
+
+``kind="auto"`` tries tensorrt > compile > eager and logs (logger ``stylecast.backends``) why each
+one was skipped. Every backend except the fp32 eager reference must pass a parity check against
+fp32 eager on the same device (:mod:`models.backends.parity`) before it serves frames; a failing
+one is rejected (auto falls back; an explicit kind raises :class:`BackendUnavailable`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from models.backends import compiled, eager, tensorrt
+from models.backends.base import COMPILE_MODES, KINDS, Backend, BackendSpec, BackendUnavailable
+from models.backends.parity import ParityReport, ParityThresholds, check_parity, parity_input
+from models.contracts import default_dtype
+
+__all__ = [
+    "AUTO_ORDER", "COMPILE_MODES", "KINDS", "Backend", "BackendSpec", "BackendUnavailable", "Builder",
+    "ParityReport", "ParityThresholds", "build_backend", "make_spec",
+]
+
+log = logging.getLogger("stylecast.backends")
+
+Builder = Callable[[nn.Module, BackendSpec], Backend]
+AUTO_ORDER = ("tensorrt", "compile", "eager")
+DEFAULT_BUILDERS: Mapping[str, Builder] = {"eager": eager.build, "compile": compiled.build, "tensorrt": tensorrt.build}
+
+
+def make_spec(
+    *,
+    device: torch.device | str,
+    height: int,
+    width: int,
+    batch: int = 1,
+    dtype: torch.dtype | None = None,
+    channels_last: bool | None = None,
+    fast_norm: bool | None = None,
+    compile_mode: str = "reduce-overhead",
+    cpu_compile: bool = False,
+    cache_dir: str | Path | None = None,
+) -> BackendSpec:
+    """Defaults: fp16 + channels_last + fp32-stats instance norm on CUDA; fp32 NCHW on CPU."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    if height < 1 or width < 1 or batch < 1:
+        raise ValueError(f"expected height, width, batch >= 1, got {height}, {width}, {batch}")
+    dt = dtype or default_dtype(dev)
+    low = dt in (torch.float16, torch.bfloat16)
+    return BackendSpec(
+        device=dev, height=height, width=width, batch=batch, dtype=dt,
+        channels_last=low if channels_last is None else channels_last,
+        fast_norm=low if fast_norm is None else fast_norm,
+        compile_mode=compile_mode, cpu_compile=cpu_compile,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, BackendUnavailable):
+        return exc.reason
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:300]
+
+
+def build_backend(
+    model: nn.Module,
+    *,
+    kind: str = "auto",
+    device: torch.device | str = "cpu",
+    height: int,
+    width: int,
+    batch: int = 1,
+    dtype: torch.dtype | None = None,
+    cache_dir: str | Path | None = None,
+    channels_last: bool | None = None,
+    fast_norm: bool | None = None,
+    compile_mode: str = "reduce-overhead",
+    cpu_compile: bool = False,
+    parity: bool = True,
+    sample: Tensor | None = None,
+    builders: Mapping[str, Builder] | None = None,
+) -> Backend:
+    """Build (and parity-check) a backend for ``model`` at a fixed stream resolution.
+
+    ``builders`` overrides how each kind is built (dependency injection for tests and
+    experiments). ``sample`` is the parity input ``(batch,3,H,W)``; default: a deterministic
+    image-like pattern. ``parity=False`` skips the check (benchmarks that report it themselves).
+    """
+    if kind != "auto" and kind not in KINDS:
+        raise ValueError(f"kind: expected 'auto' or one of {KINDS}, got {kind!r}")
+    spec = make_spec(device=device, height=height, width=width, batch=batch, dtype=dtype,
+                     channels_last=channels_last, fast_norm=fast_norm, compile_mode=compile_mode,
+                     cpu_compile=cpu_compile, cache_dir=cache_dir)
+    table = {**DEFAULT_BUILDERS, **(builders or {})}
+    candidates: list[tuple[str, BackendSpec]] = [(k, spec) for k in (AUTO_ORDER if kind == "auto" else (kind,))]
+    ref_spec = replace(spec, dtype=torch.float32, channels_last=False, fast_norm=False)
+    if kind == "auto" and not eager.is_reference(spec):
+        candidates.append(("eager", ref_spec))  # last resort: the reference itself always passes
+    reference: Backend | None = None
+    x = sample if sample is not None else parity_input(spec.batch, spec.height, spec.width, device=spec.device)
+    fallbacks: list[tuple[str, str]] = []
+    for i, (k, s) in enumerate(candidates):
+        label = f"{k}[{s.tag()}]"
+        nxt = f"{candidates[i + 1][0]}[{candidates[i + 1][1].tag()}]" if i + 1 < len(candidates) else "nothing"
+        try:
+            backend = table[k](model, s)
+            report = None
+            if parity and not (k == "eager" and eager.is_reference(s)):
+                if reference is None:
+                    reference = eager.build(model, ref_spec)
+                report = check_parity(backend, reference, x.to(spec.device), thresholds=ParityThresholds.for_dtype(s.dtype))
+                if not report.passed:
+                    raise BackendUnavailable(k, f"rejected by parity check vs fp32 eager: {report.summary()}")
+        except Exception as exc:  # noqa: BLE001 - any failure of one backend means: try the next
+            if kind != "auto":
+                raise exc if isinstance(exc, BackendUnavailable) else BackendUnavailable(k, _reason(exc)) from exc
+            fallbacks.append((label, _reason(exc)))
+            log.warning("backend %s not used: %s; falling back to %s", label, _reason(exc), nxt)
+            continue
+        backend._attach(parity=report, fallbacks=tuple(fallbacks))
+        log.info("backend selected: %s", backend.describe())
+        return backend
+    raise BackendUnavailable(kind, "; ".join(f"{k}: {r}" for k, r in fallbacks))

@@ -1,0 +1,29 @@
+"""Eager PyTorch backend: fp32 (the parity reference) or fp16/bf16, optionally channels_last."""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from models.backends.base import Backend, BackendSpec
+from models.backends.fastnorm import with_fast_norm
+
+
+def prepare(model: nn.Module, spec: BackendSpec) -> nn.Module:
+    """A private copy of ``model`` in eval mode on ``spec.device`` / ``spec.dtype`` (the caller's
+    module is never converted in place)."""
+    m = with_fast_norm(model) if spec.fast_norm else copy.deepcopy(model)
+    m = m.eval().requires_grad_(False).to(device=spec.device, dtype=spec.dtype)
+    if spec.channels_last:
+        m = m.to(memory_format=torch.channels_last)
+    return m
+
+
+def is_reference(spec: BackendSpec) -> bool:
+    """fp32, plain layout, stock norm: this configuration *is* the parity reference."""
+    return spec.dtype == torch.float32 and not spec.channels_last and not spec.fast_norm
+
+
+def build(model: nn.Module, spec: BackendSpec) -> Backend:
+    return Backend(kind="eager", name=f"eager[{spec.tag()}]", fn=prepare(model, spec), spec=spec, static=False)

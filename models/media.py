@@ -1,0 +1,24 @@
+"""Media I/O for stylecast: the only place that touches PyAV and OpenCV image codecs.
+
+Frames at this boundary are numpy HxWx3 uint8 RGB; :func:`to_tensor` / :func:`to_uint8` convert
+to and from the library's (N,3,H,W) [0,1] tensors. Implementation is split by concern:
+:mod:`models.media_video` (reading), :mod:`models.media_write` (atomic writing, audio copy),
+:mod:`models.media_image` (stills, conversions). Policies are documented in docs/media.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.media_image import IMAGE_SUFFIXES, read_image, to_tensor, to_uint8, write_image
+from models.media_video import VideoReader, open_video
+from models.media_write import VIDEO_SUFFIXES, VideoWriter, check_output_path
+
+__all__ = [
+    "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter", "check_output_path",
+    "is_image_path", "open_video", "read_image", "to_tensor", "to_uint8", "write_image",
+]
+
+
+def is_image_path(path: str | Path) -> bool:
+    """True when the suffix names a still-image format handled by :func:`read_image`."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES

@@ -42,6 +42,12 @@ def scaled_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
     return max(8, round(h * s)), max(8, round(w * s))
 
 
+def flow_to_tensor(flows: list[np.ndarray] | np.ndarray, device: torch.device | str = "cpu") -> Tensor:
+    """HxWx2 numpy flow(s) -> ``(N,2,H,W)`` float32 tensor on ``device``."""
+    arr = np.stack(flows) if isinstance(flows, list) else (flows[None] if flows.ndim == 3 else flows)
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
+
+
 def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     """Resize a pixel flow field to ``size=(h, w)``, rescaling vectors by the size ratio."""
     h0, w0 = flow.shape[-2:]
@@ -81,6 +87,19 @@ class DISFlow:
         if self.config.variational_iters is not None:
             self._dis.setVariationalRefinementIterations(self.config.variational_iters)
 
+    def calc_gray(self, gray_a: np.ndarray, gray_b: np.ndarray) -> np.ndarray:
+        """Flow a->b (HxWx2 float32, pixels of the grey images) between two HxW uint8 images.
+
+        The live loop calls this directly: it keeps the previous frame's grey image and needs
+        both directions (Ruder et al. forward-backward check), so each frame is converted once.
+        """
+        if gray_a.shape != gray_b.shape or gray_a.dtype != np.uint8 or gray_a.ndim != 2:
+            raise ValueError(
+                f"DISFlow.calc_gray: expected two HxW uint8 images of equal size, got "
+                f"{gray_a.shape} {gray_a.dtype} and {gray_b.shape} {gray_b.dtype}"
+            )
+        return self._dis.calc(gray_a, gray_b, None)
+
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
         check_frames(frame_a, "frame_a")
         check_frames(frame_b, "frame_b", like=frame_a)
@@ -88,5 +107,4 @@ class DISFlow:
         size = scaled_size(h, w, self.config.max_side)
         ga, gb = to_gray_u8(frame_a, size), to_gray_u8(frame_b, size)
         flows = [self._dis.calc(a, b, None) for a, b in zip(ga, gb)]
-        flow = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous()
-        return upsample_flow(flow.to(frame_a.device), (h, w))
+        return upsample_flow(flow_to_tensor(flows, frame_a.device), (h, w))

@@ -1,0 +1,82 @@
+"""Temporal-stability and fidelity metrics for stylized video.
+
+``warping_error`` is E_warp of Lai et al. 2018 ("Learning Blind Video Temporal Consistency",
+ECCV, Sec. 5.1): for each pair (t, t+1), frame t+1 of the *stylized* video is warped back onto
+frame t with the optical flow of the *original* video, and the squared RGB difference is
+averaged over the non-occluded pixels (occlusion from the Ruder et al. forward-backward and
+motion-boundary checks, :mod:`models.consistency`); the result is the mean over pairs. Values
+are on the [0,1] RGB scale and averaged over channels.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from models.consistency import consistency_weights
+from models.contracts import check_flow, check_frames
+from models.flow import DISConfig, DISFlow, FlowEstimator
+from models.warp import inside_mask, warp
+
+
+def pair_warping_errors(
+    original: Tensor,
+    stylized: Tensor,
+    flow: Tensor | None = None,
+    *,
+    flow_back: Tensor | None = None,
+    estimator: FlowEstimator | None = None,
+) -> Tensor:
+    """Per-pair E_warp, ``(T-1,)`` float64. See :func:`warping_error` for the arguments."""
+    check_frames(original, "original")
+    check_frames(stylized, "stylized", like=original)
+    t = original.shape[0]
+    if stylized.shape != original.shape:
+        raise ValueError(f"warping_error: stylized {tuple(stylized.shape)} must match original {tuple(original.shape)}")
+    if t < 2:
+        raise ValueError(f"warping_error: expected at least 2 frames, got {t}")
+    if flow is None:
+        est = estimator or DISFlow(DISConfig(preset="medium", max_side=None))
+        flow = torch.cat([est(original[i:i + 1], original[i + 1:i + 2]) for i in range(t - 1)])
+        flow_back = torch.cat([est(original[i + 1:i + 2], original[i:i + 1]) for i in range(t - 1)])
+    check_flow(flow, "flow")
+    if flow.shape[-2:] != original.shape[-2:]:
+        raise ValueError(f"warping_error: flow size {tuple(flow.shape[-2:])} must match frames {tuple(original.shape[-2:])}")
+    if flow.shape[0] != t - 1:
+        raise ValueError(f"warping_error: expected {t - 1} flows (t -> t+1), got {flow.shape[0]}")
+    if flow_back is not None:
+        check_flow(flow_back, "flow_back")
+        if flow_back.shape != flow.shape:
+            raise ValueError(f"warping_error: flow_back {tuple(flow_back.shape)} must match flow {tuple(flow.shape)}")
+        # consistency_weights wants the flow used for warping (t -> t+1 on t's grid) first.
+        mask = consistency_weights(flow.float(), flow_back.float())
+    else:
+        mask = inside_mask(flow.float())
+    errs = []
+    for i in range(t - 1):
+        cur = stylized[i:i + 1].double()
+        nxt = warp(stylized[i + 1:i + 2].double(), flow[i:i + 1].double())
+        m = mask[i:i + 1].double()
+        sq = ((cur - nxt) ** 2).mean(1, keepdim=True)  # mean over RGB
+        denom = m.sum()
+        # All pixels occluded: no evidence either way; count the pair as 0 rather than NaN.
+        errs.append((sq * m).sum() / denom if denom > 0 else torch.zeros((), dtype=torch.float64))
+    return torch.stack(errs).cpu()
+
+
+def warping_error(
+    original_frames: Tensor,
+    stylized_frames: Tensor,
+    flow: Tensor | None = None,
+    *,
+    flow_back: Tensor | None = None,
+    estimator: FlowEstimator | None = None,
+) -> float:
+    """E_warp (Lai et al. 2018) of ``stylized_frames`` given ``original_frames`` (both (T,3,H,W)).
+
+    ``flow``: optional ``(T-1,2,H,W)`` flows t -> t+1 on frame t's grid (``warp(frame[t+1],
+    flow[t]) ~= frame[t]``); ``flow_back`` the flows t+1 -> t for the occlusion check. Without
+    ``flow`` both are estimated on the original with ``estimator`` (default DIS "medium" at full
+    resolution). With ``flow`` but no ``flow_back`` only out-of-frame pixels are excluded.
+    """
+    return float(pair_warping_errors(original_frames, stylized_frames, flow, flow_back=flow_back, estimator=estimator).mean())
+

@@ -11,7 +11,7 @@ from models.errors import UserError
 # CLI flags for the tunable FaceStyleConfig fields (others keep their documented defaults).
 _FLAGS = ("transfer", "patch", "stride", "smooth_weight", "grad_weight", "seam_radius", "seam_band",
           "feather", "work_height", "landmark_smoothing", "label_stickiness", "temporal_strength",
-          "detect_upsample")
+          "detect_upsample", "detect_threshold")
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     is_image = media.is_image_path(src)
     if is_image != media.is_image_path(dst):
         raise UserError(f"output: expected an {'image' if is_image else 'video'} path like the input, got {dst}")
-    detector = default_detector(upsample=config.detect_upsample)
+    detector = default_detector(upsample=config.detect_upsample, threshold=config.detect_threshold)
     exemplars = load_exemplars(exemplar_dir, detector)
     for name in args.exclude:
         exemplars = exemplars.without(name)

@@ -127,7 +127,8 @@ def piecewise_affine_maps(src_pts: np.ndarray, dst_pts: np.ndarray, out_hw: tupl
     mats[-1] = inv  # pixels no triangle covers (rounding at the border) move with the similarity
     for t, (a, b, c) in enumerate(idx):
         dtri = d_all[[a, b, c]]
-        if abs(np.cross(dtri[1] - dtri[0], dtri[2] - dtri[0])) < 1e-6:
+        e1, e2 = dtri[1] - dtri[0], dtri[2] - dtri[0]
+        if abs(e1[0] * e2[1] - e1[1] * e2[0]) < 1e-6:  # degenerate triangle
             continue
         mats[t] = cv2.getAffineTransform(dtri.astype(np.float32), s_all[[a, b, c]].astype(np.float32))
         cv2.fillConvexPoly(label, np.round(dtri * 16).astype(np.int32), int(t), shift=4)

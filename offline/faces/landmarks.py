@@ -44,7 +44,7 @@ def predictor_path() -> Path:
 class DlibDetector:
     """``image`` HxWx3 uint8 RGB -> faces sorted left to right."""
 
-    def __init__(self, *, upsample: int = 1) -> None:
+    def __init__(self, *, upsample: int = 1, threshold: float = 0.3) -> None:
         try:
             import dlib
         except ImportError as exc:
@@ -53,6 +53,7 @@ class DlibDetector:
         self._detect = dlib.get_frontal_face_detector()
         self._predict = dlib.shape_predictor(str(predictor_path()))
         self.upsample = upsample
+        self.threshold = threshold
 
     def landmarks_in(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """68 landmarks inside a known box (used for tracking and for aligned exemplars)."""
@@ -62,7 +63,7 @@ class DlibDetector:
 
     def __call__(self, image: np.ndarray) -> list[Face]:
         img = np.ascontiguousarray(image)
-        rects = self._detect(img, self.upsample)
+        rects, _scores, _kinds = self._detect.run(img, self.upsample, self.threshold)
         faces = []
         for r in sorted(rects, key=lambda r: r.left()):
             box = (r.left(), r.top(), r.right(), r.bottom())
@@ -70,8 +71,8 @@ class DlibDetector:
         return faces
 
 
-def default_detector(*, upsample: int = 1) -> Callable[[np.ndarray], list[Face]]:
-    return DlibDetector(upsample=upsample)
+def default_detector(*, upsample: int = 1, threshold: float = 0.3) -> Callable[[np.ndarray], list[Face]]:
+    return DlibDetector(upsample=upsample, threshold=threshold)
 
 
 def five_points(landmarks68: np.ndarray) -> np.ndarray:

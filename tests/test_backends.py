@@ -1,0 +1,226 @@
+"""Backend interface: eager equals the model, auto fallback order with reasons, parity rejection,
+engine cache keys, fp32-stats instance norm, ONNX export. CPU only; torch.compile is injected."""
+from __future__ import annotations
+
+import copy
+import logging
+import subprocess
+import sys
+from functools import partial
+
+import pytest
+import torch
+from torch import nn
+
+from models.backends import BackendUnavailable, build_backend, compiled
+from models.backends.base import BackendSpec
+from models.backends.cache import engine_key, weights_hash
+from models.backends.fastnorm import FastInstanceNorm2d, with_fast_norm
+from models.backends.parity import parity_input
+from models.backends.synthetic import synthetic_style_net
+from tests.conftest import ROOT
+
+H, W = 40, 56
+
+
+@pytest.fixture(scope="module")
+def net() -> nn.Module:
+    return synthetic_style_net("light", seed=1)
+
+
+def identity_compiler(module, **kw):
+    identity_compiler.calls.append(kw)
+    return module
+
+
+identity_compiler.calls = []
+
+
+def perturbing_compiler(module, **kw):
+    """A 'compiler' that silently corrupts the weights (what a miscompile looks like)."""
+    bad = copy.deepcopy(module)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in bad.parameters():
+            if p.ndim == 4:
+                p.add_(0.2 * p.std() * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return bad
+
+
+def failing_compiler(module, **kw):
+    raise RuntimeError("inductor exploded: fake C++ compile error")
+
+
+def no_trt(model, spec):
+    raise BackendUnavailable("tensorrt", "torch_tensorrt not installed")
+
+
+def builders(compiler):
+    return {"tensorrt": no_trt, "compile": partial(compiled.build, compiler=compiler)}
+
+
+def test_eager_backend_equals_model_and_leaves_it_untouched(net):
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = parity_input(2, H, W, seed=3)
+    backend = build_backend(net, kind="eager", device="cpu", height=H, width=W)
+    assert (backend.name, backend.dtype, backend.device.type, backend.parity) == ("eager[float32]", torch.float32, "cpu", None)
+    assert torch.equal(backend(x), net(x))
+    y = backend(parity_input(1, 24, 36))  # eager is not shape-static
+    assert y.shape == (1, 3, 24, 36)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_auto_prefers_compile_when_tensorrt_is_unavailable(net, caplog):
+    identity_compiler.calls.clear()
+    with caplog.at_level(logging.WARNING, logger="stylecast.backends"):
+        b = build_backend(net, device="cpu", height=H, width=W, cpu_compile=True, builders=builders(identity_compiler))
+    assert b.kind == "compile" and b.name == "compile[reduce-overhead,float32]"
+    assert [k for k, _ in b.fallbacks] == ["tensorrt[float32]"]
+    assert "torch_tensorrt not installed" in b.fallbacks[0][1]
+    assert "falling back to compile" in caplog.text
+    # static shapes, one graph: what CUDA graphs and Inductor's shape specialisation need
+    assert identity_compiler.calls[-1] == {"mode": "reduce-overhead", "fullgraph": True, "dynamic": False}
+    assert b.parity is not None and b.parity.passed and b.parity.max_abs == 0.0
+
+
+def test_auto_falls_back_to_eager_when_compile_fails(net, caplog):
+    with caplog.at_level(logging.WARNING, logger="stylecast.backends"):
+        b = build_backend(net, device="cpu", height=H, width=W, cpu_compile=True, builders=builders(failing_compiler))
+    assert b.kind == "eager"
+    assert [k for k, _ in b.fallbacks] == ["tensorrt[float32]", "compile[float32]"]
+    assert "inductor exploded" in b.fallbacks[1][1]
+    assert "falling back to eager" in caplog.text
+    assert "inductor exploded" in b.describe()
+
+
+def test_compile_is_opt_in_on_cpu(net):
+    b = build_backend(net, device="cpu", height=H, width=W, builders={"tensorrt": no_trt})
+    assert b.kind == "eager" and "disabled on CPU" in b.fallbacks[1][1]
+
+
+def test_real_tensorrt_builder_reports_missing_package(net, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch_tensorrt", None)  # import now raises ImportError
+    with pytest.raises(BackendUnavailable, match="torch_tensorrt not importable") as e:
+        build_backend(net, kind="tensorrt", device="cpu", height=H, width=W)
+    assert e.value.kind == "tensorrt"
+
+
+def test_parity_rejects_corrupted_compiled_module(net):
+    with pytest.raises(BackendUnavailable, match="parity check") as e:
+        build_backend(net, kind="compile", device="cpu", height=H, width=W, cpu_compile=True,
+                      builders=builders(perturbing_compiler))
+    assert "PSNR" in e.value.reason
+    b = build_backend(net, device="cpu", height=H, width=W, cpu_compile=True, builders=builders(perturbing_compiler))
+    assert b.kind == "eager" and "rejected by parity check" in b.fallbacks[1][1]
+
+
+def test_parity_rejects_pretrained_net_perturbed():
+    from tests.conftest import shared_path
+
+    sys.path.insert(0, str(shared_path("tools")))
+    import reference_nets as rn
+
+    real = rn.load_style_net(str(shared_path("weights", "fast_style", "wave.safetensors")))
+    ok = build_backend(real, kind="compile", device="cpu", height=H, width=W, cpu_compile=True,
+                       builders=builders(identity_compiler))
+    assert ok.parity.passed
+    with pytest.raises(BackendUnavailable, match="parity"):
+        build_backend(real, kind="compile", device="cpu", height=H, width=W, cpu_compile=True,
+                      builders=builders(perturbing_compiler))
+
+
+def test_static_backend_pads_and_chunks_batches(net):
+    b = build_backend(net, kind="compile", device="cpu", height=H, width=W, batch=2, cpu_compile=True,
+                      builders=builders(identity_compiler))
+    x = parity_input(3, H, W, seed=5)
+    ref = torch.cat([net(x[i : i + 1]) for i in range(3)])
+    assert torch.allclose(b(x), ref, atol=1e-5)
+    with pytest.raises(ValueError, match="built for H,W = 40,56, got 48,56"):
+        b(parity_input(1, 48, W))
+
+
+def test_unknown_kind_is_a_clear_error(net):
+    with pytest.raises(ValueError, match="expected 'auto' or one of"):
+        build_backend(net, kind="tensorrtt", device="cpu", height=H, width=W)
+
+
+def _key(model, shape=(1, 3, 720, 1280), gpu="NVIDIA H100", versions=(("torch", "2.11"),)):
+    return engine_key(model, input_shape=shape, dtype=torch.float16, gpu_name=gpu, versions=versions).digest()
+
+
+def test_cache_key_changes_with_every_input(net):
+    base = _key(net)
+    assert base == _key(copy.deepcopy(net))
+    other = copy.deepcopy(net)
+    with torch.no_grad():
+        other.conv1.conv2d.bias[0] += 1e-3
+    assert len({base, _key(other), _key(net, shape=(1, 3, 1080, 1920)), _key(net, gpu="NVIDIA H200"),
+                _key(net, versions=(("torch", "2.12"),))}) == 5
+
+
+def test_cache_key_is_stable_across_processes():
+    code = (
+        "import torch; from models.backends.synthetic import synthetic_style_net as s;"
+        "from models.backends.cache import engine_key as k;"
+        "print(k(s('light', seed=1), input_shape=(1,3,720,1280), dtype=torch.float16,"
+        " gpu_name='NVIDIA H100', versions=(('torch','2.11'),)).digest())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == _key(synthetic_style_net("light", seed=1))
+    assert len(weights_hash(synthetic_style_net("light", seed=1))) == 64
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_instance_norm_matches_torch(channels_last):
+    ref = nn.InstanceNorm2d(8, affine=True)
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 2.0)
+        ref.bias.uniform_(-1, 1)
+    x = 100 * torch.randn(2, 8, 9, 13, generator=torch.Generator().manual_seed(0)) + 40
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    fast = FastInstanceNorm2d.from_module(ref)
+    assert torch.allclose(fast(x), ref(x), atol=1e-4, rtol=1e-5)
+
+
+def test_with_fast_norm_keeps_network_output(net):
+    x = parity_input(1, H, W, seed=2)
+    fast = with_fast_norm(net)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in fast.modules())
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in net.modules())  # original untouched
+    assert torch.allclose(fast(x), net(x), atol=1e-4)
+
+
+def test_spec_defaults_on_cpu():
+    from models.backends import make_spec
+
+    s = make_spec(device="cpu", height=8, width=8)
+    assert s == BackendSpec(device=torch.device("cpu"), height=8, width=8)
+    with pytest.raises(ValueError, match="expected height, width, batch >= 1"):
+        make_spec(device="cpu", height=0, width=8)
+
+
+def test_onnx_export_dynamic_hw_runs_in_onnxruntime(tmp_path):
+    pytest.importorskip("onnxscript")
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")  # noqa: F841
+    from models.backends.onnx_export import describe_onnx, export_onnx, run_onnxruntime
+
+    small = synthetic_style_net("light", seed=4)
+    path = export_onnx(small, tmp_path / "net.onnx", height=32, width=48)
+    info = describe_onnx(path)
+    assert info["inputs"]["frames"] == ["batch", 3, "4*h4", "4*w4"]
+    assert info["ops"].get("InstanceNormalization", 0) + info["ops"].get("ReduceMean", 0) > 0
+    x = parity_input(2, 24, 40, seed=6)  # a different batch and size than exported with
+    assert torch.allclose(run_onnxruntime(path, x), small(x), atol=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]  # no temp files left
+
+
+@pytest.mark.cuda
+def test_cuda_auto_backend_passes_parity_and_matches_fp32():
+    net = synthetic_style_net("standard", seed=0)
+    b = build_backend(net, device="cuda", height=256, width=384)
+    x = parity_input(1, 256, 384, seed=9, device="cuda")
+    ref = net.cuda()(x)
+    assert b.parity is not None and b.parity.passed
+    assert float((b(x).float() - ref).abs().mean()) < 0.01

@@ -43,6 +43,10 @@ async def read_json(request: web.Request) -> Any:
     except json.JSONDecodeError as exc:
         raise web.HTTPBadRequest(text=json.dumps({"error": f"expected a JSON body, got invalid JSON ({exc})"}),
                                  content_type="application/json") from None
+    except web.HTTPRequestEntityTooLarge:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=request.app[CTX].config.max_request_bytes, actual_size=request.content_length or 0,
+            text=json.dumps({"error": "request too large"}), content_type="application/json") from None
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -143,7 +147,7 @@ def create_app(
 
     async def on_startup(app: web.Application) -> None:
         worker = StyleWorker(catalog.factory, device=config.device, max_side=config.max_side)
-        ctx = ServerContext(config=config, catalog=catalog, worker=worker, peers=PeerRegistry(config.max_peers))
+        ctx = ServerContext(config=config, catalog=catalog, worker=worker, peers=PeerRegistry(config.max_peers, config.connect_timeout))
         worker.submit(worker.stylizer, first_style)  # load the first model while the page loads
         if source is not None:
             recorder = None

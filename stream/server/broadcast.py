@@ -8,6 +8,7 @@ behind skips to the newest frame instead of lagging (latest frame wins per viewe
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
 import time
 from fractions import Fraction
 
@@ -31,6 +32,9 @@ class Broadcaster:
         self.viewers = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        # one dedicated reader thread: sources are not thread-safe, and the default executor is
+        # shared with aiortc's encoders
+        self._reader = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecast-source")
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
@@ -55,7 +59,7 @@ class Broadcaster:
                 self._wake.clear()
                 await self._wake.wait()
                 next_due = time.monotonic()
-            frame = await loop.run_in_executor(None, self.source.read)
+            frame = await loop.run_in_executor(self._reader, self.source.read)
             if frame is None:
                 break
             t_in = time.monotonic()
@@ -78,7 +82,7 @@ class Broadcaster:
                 if behind:
                     st.stats.drop(behind)
                     for _ in range(behind):
-                        if await loop.run_in_executor(None, self.source.read) is None:
+                        if await loop.run_in_executor(self._reader, self.source.read) is None:
                             break
                 next_due = time.monotonic()
         self.track.stop()
@@ -91,6 +95,7 @@ class Broadcaster:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing anyway
                 pass
         self.track.stop()
-        await asyncio.get_running_loop().run_in_executor(None, self.source.close)
+        await asyncio.get_running_loop().run_in_executor(self._reader, self.source.close)
+        self._reader.shutdown(wait=True)
         if self.recorder is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)

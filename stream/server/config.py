@@ -20,6 +20,7 @@ class ServerConfig:
     temporal: bool = True
     strength: float = 0.7
     max_peers: int = 16
+    connect_timeout: float = 20.0  # seconds from /offer to a connected peer before it is dropped
     max_side: int = 1280  # frames larger than this are downscaled before stylization (bounds compute)
     max_request_bytes: int = 64 * 1024  # an SDP offer is a few KiB; anything larger is refused (413)
     device: str = "cpu"

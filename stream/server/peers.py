@@ -31,11 +31,13 @@ class Peer:
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     closed: bool = False
+    timer: asyncio.TimerHandle | None = None
 
 
 class PeerRegistry:
-    def __init__(self, max_peers: int) -> None:
+    def __init__(self, max_peers: int, connect_timeout: float = 20.0) -> None:
         self.max_peers = max_peers
+        self.connect_timeout = connect_timeout
         self._peers: dict[str, Peer] = {}
         self._closing: set[asyncio.Task] = set()
 
@@ -59,6 +61,14 @@ class PeerRegistry:
             if pc.connectionState in ("failed", "closed"):
                 await self.close(peer)
 
+        # A client that sends an offer and vanishes before ICE/DTLS completes would otherwise hold
+        # its slot until ICE gives up (~30 s); a timer handle (not a task) costs nothing to cancel.
+        def _deadline() -> None:
+            if pc.connectionState != "connected":
+                self.close_soon(peer)
+
+        peer.timer = asyncio.get_running_loop().call_later(self.connect_timeout, _deadline)
+
         return peer
 
     def close_soon(self, peer: Peer) -> None:
@@ -71,6 +81,8 @@ class PeerRegistry:
         if peer.closed:
             return
         peer.closed = True
+        if peer.timer is not None:
+            peer.timer.cancel()
         self._peers.pop(peer.id, None)
         for cb in peer.on_close:
             cb()

@@ -33,6 +33,8 @@ async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response
         body = await request.json()
     except json.JSONDecodeError as exc:
         return _err(400, f"expected a JSON body, got invalid JSON ({exc})")
+    except web.HTTPRequestEntityTooLarge:
+        return _err(413, f"request too large: expected at most {ctx.config.max_request_bytes} bytes")
     if not isinstance(body, dict):
         return _err(400, f"expected a JSON object, got {type(body).__name__}")
     sdp, typ, mode = body.get("sdp"), body.get("type"), body.get("mode", "mirror")

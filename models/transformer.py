@@ -89,8 +89,8 @@ class ResidualBlock(nn.Module):
 class TransformerNet(nn.Module):
     """RGB [0,1] ``(N,3,H,W)`` -> stylized RGB [0,1], same size, any H, W >= 1.
 
-    Inputs are reflection-padded to a multiple of 4 (two stride-2 stages) and cropped back, so
-    odd sizes work and the output matches the input exactly in size.
+    Inputs are reflection-padded to a multiple of 4 (two stride-2 stages), at least 8x8, and
+    cropped back, so odd and tiny sizes (1x1) work and the output matches the input in size.
     """
 
     def __init__(self, config: TransformerConfig | None = None) -> None:
@@ -115,7 +115,9 @@ class TransformerNet(nn.Module):
         """Output on the [0,1] scale without clamping (use for training: clamping kills gradients)."""
         check_frames(x, "TransformerNet input")
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
+        # Pad to a multiple of 4 (two stride-2 stages) and at least 8 px: the 3x3 reflection pads
+        # at 1/4 resolution need >= 2 px there, the 9x9 ones need >= 5 px at full resolution.
+        ph, pw = max(8 - h, (-h) % 4), max(8 - w, (-w) % 4)
         y = x * self.config.value_scale
         if ph or pw:
             # Reflection needs pad < size; tiny inputs fall back to replicate.

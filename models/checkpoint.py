@@ -1,0 +1,170 @@
+"""Style checkpoints: safetensors weights + JSON metadata in the safetensors header.
+
+One self-describing file: ``<name>.safetensors`` whose ``__metadata__["stylecast"]`` holds a
+JSON document (format version, style name, preset + TransformerConfig, loss network, training
+settings, style-image sha256, date, description, license). A sidecar ``<name>.json`` with the
+same document may sit next to it for humans; the header copy is authoritative.
+
+Bundled styles are stored fp16 (half the size; the weights of a trained style net lose nothing
+visible in fp16) and upcast to float32 on load.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor
+
+from models.errors import UserError
+from models.transformer import PRESETS, TransformerConfig, TransformerNet
+
+FORMAT = "stylecast-style"
+FORMAT_VERSION = 1
+_META_KEY = "stylecast"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_metadata(*, name: str, preset: str, config: TransformerConfig | None = None, loss_net: str = "",
+                  training: Mapping[str, Any] | None = None, style_sha256: str = "", description: str = "",
+                  license: str = "", created: str | None = None) -> dict[str, Any]:
+    cfg = config or PRESETS[preset]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "preset": preset,
+        "config": cfg.to_dict(),
+        "loss_net": loss_net,
+        "training": dict(training or {}),
+        "style_sha256": style_sha256,
+        "created": created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "description": description,
+        "license": license,
+    }
+
+
+def save_style(path: str | os.PathLike, model: TransformerNet, metadata: Mapping[str, Any], *,
+               half: bool = False, sidecar: bool = False) -> Path:
+    """Write atomically (temp file + rename). ``half`` stores fp16."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    meta = dict(metadata)
+    meta.setdefault("format", FORMAT)
+    meta.setdefault("format_version", FORMAT_VERSION)
+    meta["dtype"] = "float16" if half else "float32"
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(meta, sort_keys=True)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    if sidecar:
+        side = path.with_suffix(".json")
+        tmpj = side.with_name(side.name + ".tmp")
+        tmpj.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        os.replace(tmpj, side)
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON document of a stylecast checkpoint; UserError when it is not one."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"style checkpoint: expected a .safetensors file, got missing path {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable safetensors file (corrupt or truncated?): {exc}") from exc
+    raw = header.get(_META_KEY)
+    if raw is None:
+        raise UserError(f"{path}: not a stylecast checkpoint (no '{_META_KEY}' metadata in the safetensors header); "
+                        f"import pytorch/examples .pth files with models.checkpoint.import_pth")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: stylecast metadata is not valid JSON ({exc})") from exc
+    if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise UserError(f"{path}: expected format {FORMAT} version <= {FORMAT_VERSION}, "
+                        f"got {meta.get('format')} version {meta.get('format_version')}")
+    return meta
+
+
+def load_style(path: str | os.PathLike, *, device: str | torch.device = "cpu",
+               dtype: torch.dtype = torch.float32) -> tuple[TransformerNet, dict[str, Any]]:
+    """(model in eval mode without grad, metadata). Mismatches raise UserError naming the preset."""
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    try:
+        config = TransformerConfig.from_dict(meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: metadata has no valid TransformerConfig ({exc!r})") from exc
+    try:
+        sd = load_file(str(path))
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read tensors (corrupt file?): {exc}") from exc
+    model = TransformerNet(config)
+    _check_state(model, sd, f"{path} (preset {meta.get('preset')!r}, config {config.to_dict()})")
+    model.load_state_dict({k: v.float() for k, v in sd.items()})
+    model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return model, meta
+
+
+def _check_state(model: TransformerNet, sd: Mapping[str, Tensor], what: str) -> None:
+    want = model.state_dict()
+    missing = sorted(set(want) - set(sd))
+    unexpected = sorted(set(sd) - set(want))
+    if missing or unexpected:
+        raise UserError(f"{what}: weights do not match the architecture: missing keys {missing[:6]}"
+                        f"{'...' if len(missing) > 6 else ''}, unexpected keys {unexpected[:6]}"
+                        f"{'...' if len(unexpected) > 6 else ''}")
+    for k, v in want.items():
+        if tuple(sd[k].shape) != tuple(v.shape):
+            raise UserError(f"{what}: shape mismatch for {k}: expected {tuple(v.shape)}, got {tuple(sd[k].shape)}")
+
+
+def import_pth(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,
+               preset: str = "standard", description: str = "", license: str = "", half: bool = False) -> Path:
+    """Convert a pytorch/examples ``fast_neural_style`` ``.pth`` into a stylecast checkpoint.
+
+    Those files use this module layout; old ones carry InstanceNorm ``running_mean/var`` keys
+    (a PyTorch < 0.4 artefact, unused with track_running_stats=False) which are dropped.
+    """
+    src = Path(src)
+    try:
+        sd = torch.load(str(src), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"{src}: cannot read a .pth state dict ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(sd, dict):
+        raise UserError(f"{src}: expected a state dict, got {type(sd).__name__}")
+    sd = {k: v for k, v in sd.items() if not (k.endswith("running_mean") or k.endswith("running_var")
+                                               or k.endswith("num_batches_tracked"))}
+    config = PRESETS[preset]
+    model = TransformerNet(config)
+    _check_state(model, sd, f"{src} (preset {preset!r})")
+    model.load_state_dict(sd)
+    meta = make_metadata(name=name or src.stem, preset=preset, config=config, loss_net="vgg16 (pytorch/examples)",
+                         training={"imported_from": src.name}, description=description, license=license)
+    return save_style(dst, model, meta, half=half)

@@ -1,0 +1,64 @@
+"""``stylecast train --style IMAGE --content PATH... -o NAME``: train a style network."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("train", help="train a feed-forward style network on one style image",
+                       description="Train a style network (Johnson et al. 2016). Rerunning the same command "
+                                   "after Ctrl-C or a crash resumes from the last saved state.")
+    p.add_argument("--style", required=True, help="style image")
+    p.add_argument("--content", required=True, nargs="+", help="content images, folders and/or videos")
+    p.add_argument("-o", "--output", required=True,
+                   help="style NAME (saved to the user styles dir) or a path ending in .safetensors")
+    p.add_argument("--preset", default="light", help="network size: light | standard (default light)")
+    p.add_argument("--loss-net", default="efficientnet_lite0", choices=["efficientnet_lite0", "vgg16", "vgg19"])
+    p.add_argument("--loss-weights", default=None, help="local weights file for vgg16/vgg19 "
+                   "(or env STYLECAST_VGG16_WEIGHTS / STYLECAST_VGG19_WEIGHTS)")
+    p.add_argument("--size", type=int, default=256, help="training crop size (px)")
+    p.add_argument("--style-size", type=int, default=384, help="long side of the style image for its Grams")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--style-weight", type=float, default=None, help="default depends on --loss-net")
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--tv-weight", type=float, default=None)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu | cuda[:N] (default: cuda when available)")
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--preview-every", type=int, default=200, help="write preview PNGs to <output>.work/")
+    p.add_argument("--description", default="")
+    p.add_argument("--license", default="")
+    p.add_argument("--fresh", action="store_true", help="ignore a saved interrupted run and start over")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from models.errors import UserError
+    from models.registry import user_styles_dir
+    from models.train import DEFAULT_WEIGHTS, TrainConfig, train
+
+    out = Path(args.output)
+    if out.suffix != ".safetensors":
+        if out.suffix or len(out.parts) > 1:
+            raise UserError(f"-o: expected a style NAME or a path ending in .safetensors, got {args.output}")
+        out = user_styles_dir() / f"{args.output}.safetensors"
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device: expected an available device, got {device} (no CUDA here)")
+    sw, tw = DEFAULT_WEIGHTS.get(args.loss_net, (1e5, 1e-5))
+    cfg = TrainConfig(style=args.style, content=tuple(args.content), output=str(out), name=out.stem,
+                      preset=args.preset, loss_net=args.loss_net, loss_weights=args.loss_weights, size=args.size,
+                      style_size=args.style_size, batch_size=args.batch_size, steps=args.steps,
+                      style_weight=args.style_weight if args.style_weight is not None else sw,
+                      content_weight=args.content_weight, tv_weight=args.tv_weight if args.tv_weight is not None else tw,
+                      lr=args.lr, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every,
+                      preview_every=args.preview_every, description=args.description, license=args.license)
+    res = train(cfg, fresh=args.fresh)
+    print(f"saved {res.output} ({len(res.losses)} steps, final loss {res.losses[-1]:.4g}, {res.seconds:.0f} s)")
+    return 0

@@ -1,0 +1,120 @@
+"""Content data for style-net training: images and video frames, random crops with scale jitter.
+
+Everything is decoded once into memory (uint8, short side capped) so each step only crops: a
+few hundred frames at <= 2x the crop size fit in well under 1 GB. Sampling uses a dedicated
+``torch.Generator`` whose state is checkpointed, so a resumed run sees the same batches as an
+uninterrupted one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from models.errors import UserError
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"}
+
+
+def read_image_rgb(path: Path) -> np.ndarray:
+    try:
+        from models.media import read_image  # the project's I/O boundary when available
+
+        return read_image(path)
+    except ImportError:
+        import cv2
+
+        im = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if im is None:
+            raise UserError(f"{path}: expected a readable image, got an unreadable file")
+        return np.ascontiguousarray(im[:, :, ::-1])
+
+
+def _video_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
+    try:
+        from models.media import open_video
+    except ImportError:
+        open_video = None
+    if open_video is not None:
+        with open_video(path) as reader:
+            n = reader.frame_count or 0
+            every = max(1, n // max_frames) if n else 4
+            for i, fr in enumerate(reader):
+                if i % every == 0:
+                    yield fr
+        return
+    import av  # fallback private reader until models.media exists
+
+    with av.open(str(path)) as c:
+        for i, fr in enumerate(c.decode(video=0)):
+            if i % 4 == 0:
+                yield fr.to_ndarray(format="rgb24")
+
+
+def _shrink(im: np.ndarray, short_max: int) -> np.ndarray:
+    import cv2
+
+    h, w = im.shape[:2]
+    s = short_max / min(h, w)
+    if s < 1:
+        im = cv2.resize(im, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return im
+
+
+def load_content(paths: Sequence[str | Path], *, size: int, max_frames_per_video: int = 60) -> list[np.ndarray]:
+    """Decode images (files or folders, recursive) and sampled video frames, short side <= 2*size."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXT | VIDEO_EXT)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UserError(f"--content: expected an image, video or folder, got missing path {p}")
+    out: list[np.ndarray] = []
+    for f in files:
+        ext = f.suffix.lower()
+        if ext in IMAGE_EXT:
+            out.append(_shrink(read_image_rgb(f), 2 * size))
+        elif ext in VIDEO_EXT:
+            frames = list(_video_frames(f, max_frames_per_video))[:max_frames_per_video]
+            out += [_shrink(fr, 2 * size) for fr in frames]
+        else:
+            raise UserError(f"--content {f}: expected an image ({sorted(IMAGE_EXT)}) or video "
+                            f"({sorted(VIDEO_EXT)}), got {ext or 'no extension'}")
+    if not out:
+        raise UserError(f"--content: expected at least one image or video, found none in {list(map(str, paths))}")
+    return out
+
+
+class CropSampler:
+    """Random ``size``x``size`` crops with scale jitter [0.8, 1.25] and horizontal flips."""
+
+    def __init__(self, images: Sequence[np.ndarray], *, size: int, seed: int) -> None:
+        self.images = [torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1) for im in images]
+        self.size = size
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def batch(self, n: int) -> Tensor:
+        return torch.stack([self._one() for _ in range(n)])
+
+    def _one(self) -> Tensor:
+        g, s = self.gen, self.size
+        im = self.images[int(torch.randint(len(self.images), (1,), generator=g))]
+        h, w = im.shape[-2:]
+        # Crop half the (capped) short side, jittered: objects appear at the scale of a frame
+        # whose short side is ~2*size, +-25 %.
+        jitter = 0.8 * (1.25 / 0.8) ** float(torch.rand(1, generator=g))
+        side = min(h, w, max(8, round(min(h, w) / 2 * jitter)))
+        y0 = int(torch.randint(h - side + 1, (1,), generator=g))
+        x0 = int(torch.randint(w - side + 1, (1,), generator=g))
+        crop = im[:, y0:y0 + side, x0:x0 + side].float().div(255)[None]
+        crop = F.interpolate(crop, size=(s, s), mode="bilinear", align_corners=False, antialias=True)[0]
+        if float(torch.rand(1, generator=g)) < 0.5:
+            crop = crop.flip(-1)
+        return crop.clamp(0, 1)

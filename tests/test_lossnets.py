@@ -1,0 +1,101 @@
+"""Loss networks: architecture vs real weights, classification of real photos, offline errors."""
+from __future__ import annotations
+
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+
+from models.errors import UserError
+from models.lossnets import build_loss_network
+from models import lossnets_vgg
+from tests.conftest import shared_path
+
+
+def _photo(name: str, size: int = 224, box: tuple[float, float, float] | None = None) -> torch.Tensor:
+    """Center (or ``box`` = (y0, x0, side) fractions) square crop, resized, as (1,3,S,S) in [0,1]."""
+    import cv2
+
+    im = cv2.imread(str(shared_path("data", "content", name)))[:, :, ::-1]
+    h, w = im.shape[:2]
+    m = min(h, w)
+    if box is None:
+        y0, x0, side = (h - m) // 2, (w - m) // 2, m
+    else:
+        y0, x0, side = int(box[0] * h), int(box[1] * w), int(box[2] * m)
+    im = cv2.resize(np.ascontiguousarray(im[y0:y0 + side, x0:x0 + side]), (size, size), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return build_loss_network("efficientnet_lite0")
+
+
+def test_lite0_classifies_real_photos(lite0) -> None:
+    with torch.no_grad():
+        cat = lite0.classify(_photo("chelsea.png")).softmax(1)[0]
+        cup = lite0.classify(_photo("coffee.png")).softmax(1)[0]
+    assert 281 <= int(cat.argmax()) <= 285, int(cat.argmax())  # domestic cat classes
+    assert float(cat[281:286].sum()) > 0.7
+    assert int(cup.argmax()) in (967, 968, 504), int(cup.argmax())  # espresso / cup / coffee mug
+    assert float(cup.max()) > 0.5
+
+
+def test_lite0_default_taps_and_early_stop(lite0) -> None:
+    x = torch.rand(2, 3, 37, 53)  # odd size: TF-"same" padding must handle it
+    f = lite0(x)
+    assert set(f) == set(lite0.style_taps) | {lite0.content_tap}
+    assert f["stem"].shape == (2, 32, 19, 27)
+    assert f["stage3"].shape == (2, 40, 5, 7)
+    assert not any(p.requires_grad for p in lite0.parameters())
+    assert not lite0.training and not lite0.train().training  # BN stays in eval
+    shallow = build_loss_network("efficientnet_lite0", taps=["stage2"])
+    assert set(shallow(x)) == {"stage2"}
+    torch.testing.assert_close(shallow(x)["stage2"], f["stage2"])
+
+
+def test_unknown_tap_and_net_are_user_errors() -> None:
+    with pytest.raises(UserError, match="unknown feature taps"):
+        build_loss_network("efficientnet_lite0", taps=["relu9_9"])
+    with pytest.raises(UserError, match="unknown loss network"):
+        build_loss_network("resnet50")
+
+
+def test_vgg_layout_matches_torchvision_indices() -> None:
+    feats, taps = lossnets_vgg.build_features("vgg19")
+    assert len(feats) == 37  # torchvision vgg19().features
+    assert taps["relu1_1"] == 1 and taps["relu4_2"] == 22 and taps["relu5_1"] == 29
+    feats16, taps16 = lossnets_vgg.build_features("vgg16")
+    assert len(feats16) == 31 and taps16["relu2_2"] == 8 and taps16["relu4_3"] == 22
+
+
+def test_vgg_offline_without_file_names_both_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STYLECAST_VGG16_WEIGHTS", raising=False)
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(UserError) as e:
+        build_loss_network("vgg16")
+    assert "weights=" in str(e.value) and "STYLECAST_VGG16_WEIGHTS" in str(e.value)
+
+
+def test_vgg19_shared_weights_features_are_sane(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = shared_path("weights", "vgg19_imagenet_features.fp16.safetensors")
+    monkeypatch.setenv("STYLECAST_VGG19_WEIGHTS", str(path))
+    net = build_loss_network("vgg19", taps=["relu1_1", "relu4_2", "relu5_1"])
+    assert net.style_taps == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    assert net.content_tap == "relu4_2"
+    with torch.no_grad():
+        cat_a = net(_photo("chelsea.png", 128, (0.0, 0.15, 0.9)))
+        cat_b = net(_photo("chelsea.png", 128, (0.1, 0.25, 0.9)))
+        cup = net(_photo("coffee.png", 128))
+    assert cat_a["relu1_1"].shape == (1, 64, 128, 128) and cat_a["relu5_1"].shape == (1, 512, 8, 8)
+    v = {k: f["relu5_1"].mean((2, 3))[0] for k, f in (("a", cat_a), ("b", cat_b), ("c", cup))}
+    cos = torch.nn.functional.cosine_similarity
+    assert float(cos(v["a"], v["b"], dim=0)) > float(cos(v["a"], v["c"], dim=0)) + 0.1
+    with pytest.raises(UserError, match="only the conv trunk"):
+        net.classify(torch.rand(1, 3, 32, 32))

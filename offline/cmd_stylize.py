@@ -1,0 +1,78 @@
+"""``stylecast stylize INPUT -s STYLE -o OUTPUT``: stylize an image, a video or the sample."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser(
+        "stylize",
+        help="stylize an image, a video, or the embedded sample clip",
+        description="Stylize INPUT (an image, a video, or the word 'sample' for the embedded "
+                    "sample clip) into OUTPUT. Videos keep frame count, timing and audio.",
+    )
+    p.add_argument("input", metavar="INPUT", help="image or video file, or 'sample'")
+    p.add_argument("-s", "--style", default=None,
+                   help="style name (see `stylecast styles`) or checkpoint path (default: the bundled default style)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output file: an image for an image input (.png/.jpg/...), else a video (.mp4/.mkv/.mov)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto picks CUDA when available (default: auto)")
+    p.add_argument("--max-side", type=int, default=None, metavar="N",
+                   help="downscale so the longer side is at most N pixels")
+    p.add_argument("--batch-size", type=int, default=4, metavar="N", help="frames per batch (default: 4)")
+    p.add_argument("--preview", type=Path, default=None, metavar="PNG",
+                   help="also write a side-by-side preview (original | stylized) of a few frames")
+    p.add_argument("--crf", type=int, default=18, help="x264 quality, lower is better (default: 18)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.contracts import default_dtype
+    from models.errors import UserError
+    from models.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_output_path, is_image_path, open_video
+    from offline import stylize as st
+
+    opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
+                             preview=args.preview, crf=args.crf)
+    is_sample = args.input == "sample"
+    inp = Path(args.input)
+    image_in = not is_sample and is_image_path(inp)
+    if not is_sample and not inp.is_file():
+        raise UserError(f"input not found: expected an image/video file or 'sample', got {args.input!r}")
+    if image_in and not is_image_path(args.output):
+        raise UserError(f"input {inp.name} is an image: expected an image output "
+                        f"({', '.join(IMAGE_SUFFIXES)}), got {args.output.name}")
+    check_output_path(args.output, IMAGE_SUFFIXES if image_in else VIDEO_SUFFIXES)
+    if opts.preview:
+        check_output_path(opts.preview, IMAGE_SUFFIXES)
+    if not is_sample and inp.resolve() == args.output.resolve():
+        raise UserError(f"output would overwrite the input {inp}: choose another -o path")
+
+    reader = None if (is_sample or image_in) else open_video(inp)  # refuses bad videos early
+    try:
+        device, note = st.resolve_device(args.device)
+        print(f"stylecast stylize: {note}", file=sys.stderr)
+        style = args.style
+        if style is None:
+            from models.registry import DEFAULT_STYLE
+            style = DEFAULT_STYLE
+        stylizer = st.load_style(style, device=device, dtype=default_dtype(device))
+        common = dict(stylizer=stylizer, device=device, options=opts)
+        if image_in:
+            res = st.stylize_image(inp, args.output, **common)
+        elif is_sample:
+            from models.sample import sample_frames
+            res = st.stylize_video(st.ArraySource(sample_frames()), args.output, **common)
+        else:
+            res = st.stylize_video(reader, args.output, audio_from=inp, **common)
+    finally:
+        if reader is not None:
+            reader.close()
+    rate = f", {res.frames / res.seconds:.1f} frames/s" if res.frames > 1 and res.seconds > 0 else ""
+    print(f"stylecast stylize: wrote {res.output} ({res.frames} frame{'s' * (res.frames != 1)}, "
+          f"{res.width}x{res.height}, {res.seconds:.1f} s{rate})"
+          + (f"; preview {res.preview}" if res.preview else ""), file=sys.stderr)
+    return 0

@@ -63,6 +63,8 @@ class Broadcaster:
             if frame is None:
                 break
             t_in = time.monotonic()
+            if n == 0:
+                next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
             res = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender)
             pts = int(n * period * 90000)

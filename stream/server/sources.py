@@ -26,14 +26,18 @@ class FrameSource(Protocol):
 class SampleSource:
     """The embedded sample clip (``models.sample``), played back and forth forever."""
 
-    def __init__(self, size: tuple[int, int], fps: float, n: int = 60) -> None:
+    def __init__(self, size: tuple[int, int], fps: float, n: int = 48) -> None:
         self.fps, self.description = fps, f"embedded sample {size[1]}x{size[0]}"
-        self._frames = _sample_frames(n, size)
-        # ping-pong instead of wrap-around: no jump cut at the loop point
-        self._order = list(range(len(self._frames))) + list(range(len(self._frames) - 2, 0, -1))
+        self._size, self._n = size, n
+        self._frames: list[np.ndarray] = []
         self._i = 0
 
     def read(self) -> np.ndarray:
+        if not self._frames:
+            # rendered on first read (the source thread), not at startup: ~0.2 s/frame at 640x480
+            self._frames = _sample_frames(self._n, self._size)
+            # ping-pong instead of wrap-around: no jump cut at the loop point
+            self._order = list(range(len(self._frames))) + list(range(len(self._frames) - 2, 0, -1))
         f = self._frames[self._order[self._i % len(self._order)]]
         self._i += 1
         return f

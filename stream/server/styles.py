@@ -27,7 +27,8 @@ class StyleCatalog:
 
     def __post_init__(self) -> None:
         if not self.styles:
-            raise UserError("no styles available: expected at least one style in the catalog, got none")
+            raise UserError("no styles available: expected bundled styles (models/styles) or user styles "
+                            "(`stylecast styles`, STYLECAST_STYLES_DIR), got none")
 
     @property
     def names(self) -> list[str]:

@@ -1,0 +1,78 @@
+"""`stylecast serve`: WebRTC server (mirror a browser camera, or broadcast one stylized source)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from models.errors import UserError
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser(
+        "serve", help="serve a web page that stylizes a browser camera or broadcasts a stylized stream",
+        description="WebRTC server. Mirror mode: a browser sends its camera and gets it back stylized. "
+                    "Broadcast mode (--source): one source is stylized once and sent to many viewers.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | a video file")
+    p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the embedded sample")
+    p.add_argument("--no-loop", dest="loop", action="store_false", help="play a file source once")
+    p.add_argument("--size", default="640x480", help="WxH for the sample / webcam source (default 640x480)")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the sample source")
+    p.add_argument("--record-to", type=Path, help="record the broadcast output to this .mp4")
+    p.add_argument("--style", help="initial style (name from `stylecast styles` or a file)")
+    p.add_argument("--no-temporal", dest="temporal", action="store_false", help="start with temporal blending off")
+    p.add_argument("--strength", type=float, default=0.7, help="temporal blending strength in [0,1]")
+    p.add_argument("--max-peers", type=int, default=16)
+    p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
+    p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost)")
+    p.add_argument("--key", type=Path, help="TLS private key for --cert")
+    p.set_defaults(func=run)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 16 or int(h) < 16:
+        raise UserError(f"--size: expected WxH such as 640x480, got {text!r}")
+    return int(h), int(w)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from stream.server.config import ServerConfig
+    from stream.server.runner import demo_config, serve
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: expected a CUDA GPU, got none (use --device cpu)")
+    kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=_size(args.size), source_fps=args.fps,
+              record_to=args.record_to, style=args.style, temporal=args.temporal, strength=args.strength,
+              max_peers=args.max_peers, max_side=args.max_side, device=device)
+    if args.token:
+        kw["token"] = args.token
+    if args.record_to is not None and args.source is None and not args.demo:
+        raise UserError("--record-to records the broadcast: expected --source or --demo as well")
+    try:
+        if args.demo:
+            config = demo_config(**kw)
+            if args.source:
+                config = ServerConfig(**{**config.__dict__, "source": args.source})
+        else:
+            config = ServerConfig(source=args.source, **kw)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    ssl_context = None
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise UserError("--cert and --key: expected both, got one")
+        import ssl
+
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            ssl_context.load_cert_chain(args.cert, args.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise UserError(f"--cert/--key: expected a PEM certificate and key, got {exc}") from None
+    return serve(config, ssl_context=ssl_context)

@@ -1,0 +1,205 @@
+// stylecast page: Mirror (camera -> server -> back) and Broadcast viewer, over WebRTC.
+// Signaling: one POST /offer with the complete SDP (aiortc does not trickle ICE).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  mode: "mirror", pc: null, dc: null, peerId: null, camera: null, styles: [], style: null,
+  token: "", frames: 0, fpsFrames: [], statsTimer: null,
+};
+// Test hook (tests/browser): decoded frame count and the current state.
+window.stylecast = state;
+
+function setStatus(text, cls) { const s = $("status"); s.textContent = text; s.className = "status " + cls; }
+function showError(msg) { const e = $("error"); e.textContent = msg || ""; e.classList.toggle("hidden", !msg); }
+
+function parseHash() {
+  const h = new URLSearchParams(location.hash.replace(/^#/, ""));
+  if (h.has("view")) state.mode = "view";
+  if (h.get("token")) state.token = h.get("token");
+}
+
+function selectMode(mode) {
+  if (state.pc) stop();
+  state.mode = mode;
+  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.mode === mode);
+  $("control-box").classList.toggle("hidden", mode !== "view");
+  $("mode-hint").textContent = mode === "mirror"
+    ? "Mirror: your camera → server → back to you."
+    : "Broadcast: watch the server's stylized stream (same for every viewer).";
+  $("placeholder-text").innerHTML = mode === "mirror"
+    ? "Press <b>Start</b> to send your camera and get it back stylized."
+    : "Press <b>Start</b> to watch the broadcast.";
+  $("token").value = state.token;
+  updateLock();
+}
+
+function updateLock() {
+  const locked = state.mode === "view" && !state.token;
+  $("styles").classList.toggle("locked", locked);
+  for (const id of ["temporal", "strength"]) $(id).disabled = locked;
+}
+
+async function loadStyles() {
+  const r = await fetch("/styles");
+  const data = await r.json();
+  state.styles = data.styles;
+  state.style = (data.broadcast && state.mode === "view") ? data.broadcast.style : data.default;
+  const box = $("styles");
+  box.innerHTML = "";
+  for (const s of data.styles) {
+    const b = document.createElement("button");
+    b.className = "style"; b.dataset.name = s.name; b.title = s.description || s.name;
+    b.innerHTML = `<img loading="lazy" alt="" src="${s.thumbnail}"><span></span>`;
+    b.querySelector("span").textContent = s.name.replace(/_/g, " ");
+    b.onclick = () => chooseStyle(s.name);
+    box.appendChild(b);
+  }
+  markStyle(state.style);
+}
+
+function markStyle(name) {
+  state.style = name;
+  for (const b of document.querySelectorAll(".style")) b.classList.toggle("selected", b.dataset.name === name);
+  $("s-style").textContent = name ? name.replace(/_/g, " ") : "–";
+}
+
+function settings() {
+  return { temporal: $("temporal").checked, strength: parseFloat($("strength").value) };
+}
+
+async function sendSettings(patch) {
+  showError("");
+  if (state.mode === "mirror") {
+    if (state.dc && state.dc.readyState === "open") state.dc.send(JSON.stringify(patch));
+    return;  // before Start, settings travel with the offer
+  }
+  if (!state.token) { showError("Enter the control token to change the broadcast."); return; }
+  const r = await fetch("/control", {
+    method: "POST", body: JSON.stringify(patch),
+    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + state.token },
+  });
+  const body = await r.json();
+  if (!r.ok) showError(body.error); else markStyle(body.style);
+}
+
+function chooseStyle(name) {
+  if (state.mode === "view" && !state.token) { showError("Enter the control token to change the broadcast."); return; }
+  markStyle(name);
+  sendSettings({ style: name });
+}
+
+function waitIceComplete(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => { if (pc.iceGatheringState === "complete") { pc.removeEventListener("icegatheringstatechange", check); resolve(); } };
+    pc.addEventListener("icegatheringstatechange", check);
+    setTimeout(resolve, 3000);  // a missing interface must not block: send what was gathered
+  });
+}
+
+function countFrames(video) {
+  const onFrame = () => {
+    state.frames += 1;
+    const now = performance.now();
+    state.fpsFrames.push(now);
+    while (state.fpsFrames.length && now - state.fpsFrames[0] > 2000) state.fpsFrames.shift();
+    if (state.pc) video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+async function start() {
+  showError("");
+  $("start").disabled = true;
+  setStatus("connecting", "connecting");
+  try {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    state.pc = pc;
+    pc.ontrack = (ev) => {
+      const v = $("remote");
+      v.srcObject = new MediaStream([ev.track]);
+      $("placeholder").classList.add("hidden");
+      countFrames(v);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") setStatus("live", "live");
+      if (pc.connectionState === "failed") { setStatus("connection failed", "error"); stop(); }
+    };
+    if (state.mode === "mirror") {
+      state.camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+      for (const t of state.camera.getTracks()) pc.addTrack(t, state.camera);
+      $("local").srcObject = state.camera;
+      $("local").classList.remove("hidden");
+      state.dc = pc.createDataChannel("control");
+      state.dc.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style);
+      };
+    } else {
+      pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitIceComplete(pc);
+    const body = { sdp: pc.localDescription.sdp, type: "offer", mode: state.mode };
+    if (state.mode === "mirror") Object.assign(body, { style: state.style }, settings());
+    const r = await fetch("/offer", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const answer = await r.json();
+    if (!r.ok) throw new Error(answer.error || ("server answered " + r.status));
+    state.peerId = answer.peer_id;
+    if (answer.settings) markStyle(answer.settings.style);
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    $("stop").disabled = false;
+    state.statsTimer = setInterval(pollStats, 1000);
+  } catch (err) {
+    showError(err.message || String(err));
+    setStatus("error", "error");
+    stop(true);
+  }
+}
+
+function stop(keepStatus) {
+  if (state.peerId) navigator.sendBeacon(`/peer/${state.peerId}/close`);
+  if (state.pc) state.pc.close();
+  if (state.camera) for (const t of state.camera.getTracks()) t.stop();
+  clearInterval(state.statsTimer);
+  Object.assign(state, { pc: null, dc: null, peerId: null, camera: null, statsTimer: null, fpsFrames: [] });
+  $("remote").srcObject = null; $("local").srcObject = null;
+  $("local").classList.add("hidden"); $("placeholder").classList.remove("hidden");
+  $("start").disabled = false; $("stop").disabled = true;
+  if (!keepStatus) setStatus("idle", "idle");
+}
+
+async function pollStats() {
+  if (!state.peerId) return;
+  const r = await fetch(`/stats?peer=${state.peerId}`);
+  if (!r.ok) return;
+  const s = await r.json();
+  const p = s.peer || {};
+  const f = state.fpsFrames;
+  const fps = f.length > 1 ? (f.length - 1) * 1000 / (f[f.length - 1] - f[0]) : 0;
+  $("s-fps").textContent = fps.toFixed(1);
+  $("s-lat").textContent = p.latency_ms ? `${p.latency_ms.p50.toFixed(0)} ms` : "–";
+  $("s-res").textContent = p.resolution ? `${p.resolution[0]}×${p.resolution[1]}` : "–";
+  if (p.style && p.style !== state.style) markStyle(p.style);
+  const rows = {
+    "server fps": (p.fps ?? 0).toFixed(1), "latency p50 / p99": p.latency_ms ? `${p.latency_ms.p50} / ${p.latency_ms.p99} ms` : "–",
+    "dropped frames": p.drops ?? 0, "peers": `${s.peers} / ${s.max_peers}`, "viewers": s.viewers, "device": s.device,
+  };
+  $("server-stats").innerHTML = Object.entries(rows).map(([k, v]) => `<span>${k}</span><b>${v}</b>`).join("");
+}
+
+function init() {
+  parseHash();
+  for (const t of document.querySelectorAll(".tab")) t.onclick = () => selectMode(t.dataset.mode);
+  $("start").onclick = start;
+  $("stop").onclick = () => stop();
+  $("temporal").onchange = () => sendSettings({ temporal: $("temporal").checked });
+  $("strength").oninput = () => { $("strength-val").textContent = parseFloat($("strength").value).toFixed(2); };
+  $("strength").onchange = () => sendSettings({ strength: parseFloat($("strength").value) });
+  $("token").oninput = () => { state.token = $("token").value.trim(); updateLock(); showError(""); };
+  window.addEventListener("pagehide", () => { if (state.peerId) navigator.sendBeacon(`/peer/${state.peerId}/close`); });
+  selectMode(state.mode);
+  loadStyles().catch((e) => showError("could not load styles: " + e.message));
+}
+init();

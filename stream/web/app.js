@@ -142,7 +142,7 @@ async function start() {
     await pc.setLocalDescription(await pc.createOffer());
     await waitIceComplete(pc);
     const body = { sdp: pc.localDescription.sdp, type: "offer", mode: state.mode };
-    if (state.mode === "mirror") Object.assign(body, { style: state.style }, settings());
+    if (state.mode === "mirror") Object.assign(body, state.style ? { style: state.style } : {}, settings());
     const r = await fetch("/offer", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const answer = await r.json();
     if (!r.ok) throw new Error(answer.error || ("server answered " + r.status));

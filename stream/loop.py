@@ -161,12 +161,15 @@ class LiveLoop:
             try:
                 self.sink.close(ok=ok and not failed)
             finally:
+                # Closing also unblocks a driver stuck in read(); only then wait for it again.
                 self.source.close()
-        if self._thread.is_alive():
-            raise UserError(f"{self.source.name} did not stop within {self.config.join_timeout_s:.0f} s "
-                            f"(driver blocked in read); output was closed")
+                if self._thread.is_alive():
+                    self._thread.join(self.config.join_timeout_s)
         if lost is not None:
             raise lost
+        if self._thread.is_alive():
+            raise UserError(f"{self.source.name} did not stop within {self.config.join_timeout_s:g} s "
+                            f"(driver blocked in read); output was closed")
         if self._capture_error is not None:
             if isinstance(self._capture_error, UserError):
                 raise self._capture_error

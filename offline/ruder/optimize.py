@@ -1,0 +1,133 @@
+"""Per-frame Gatys et al. (CVPR 2016) optimization with Ruder et al.'s temporal term.
+
+The image itself is the parameter: minimise
+    a*L_content(x, p) + b*L_style(x, a_style) + g*L_temporal(x, targets) + t*TV(x)
+with L-BFGS (as the paper) or Adam. Everything that affects the result is a function of the
+inputs and ``seed``, so a job can be resumed frame by frame with identical output.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from models.contracts import check_frames
+from models.losses import content_loss, gram, style_loss, tv_loss
+from offline.ruder.config import OptimConfig
+from offline.ruder.temporal_loss import TemporalTarget, temporal_loss
+
+# ImageNet mean: the Lua code initialises "random" as the mean pixel plus N(0, 1e-3 * 255).
+_MEAN = (0.485, 0.456, 0.406)
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    content: float
+    style: float
+    temporal: float
+    tv: float
+    total: float
+
+
+def random_init(shape: tuple[int, ...], *, seed: int, device: torch.device | str) -> Tensor:
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    noise = torch.randn(shape, generator=g) * 1e-3
+    mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
+    return (mean + noise).to(device)
+
+
+class FrameOptimizer:
+    """Holds the loss network and the style targets; :meth:`run` stylizes one frame."""
+
+    def __init__(self, loss_net: nn.Module, style_image: Tensor, config: OptimConfig, *,
+                 style_taps: list[str], content_tap: str, content_size: tuple[int, int]) -> None:
+        check_frames(style_image, "style_image")
+        self.net = loss_net
+        self.cfg = config
+        self.style_taps = list(style_taps)
+        self.content_tap = content_tap
+        self.device = style_image.device
+        # Style image scaled so its longer side matches the content's (neural-style style_scale=1).
+        sh, sw = style_image.shape[-2:]
+        s = max(content_size) / max(sh, sw)
+        size = (max(16, round(sh * s)), max(16, round(sw * s)))
+        style = F.interpolate(style_image.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
+        with torch.no_grad(), self._autocast():
+            feats = self.net(style)
+        self.style_grams = {k: gram(feats[k].float()).detach() for k in self.style_taps}
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cfg.autocast and self.device.type == "cuda":
+            # bf16 keeps fp32's range: Gram matrices of deep layers overflow in fp16.
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def losses(self, x: Tensor, content_target: Tensor, targets: list[TemporalTarget]) -> tuple[Tensor, LossTerms]:
+        with self._autocast():
+            feats = self.net(x)
+        c = content_loss(feats[self.content_tap].float(), content_target)
+        s = style_loss({k: feats[k].float() for k in self.style_taps}, self.style_grams)
+        t = temporal_loss(x, targets) if targets and self.cfg.temporal_weight > 0 else x.new_zeros(())
+        v = tv_loss(x)
+        cfg = self.cfg
+        total = cfg.content_weight * c + cfg.style_weight * s + cfg.temporal_weight * t + cfg.tv_weight * v
+        terms = LossTerms(*(float(v.detach()) for v in (c, s, t, v, total)))
+        return total, terms
+
+    def content_target(self, content: Tensor) -> Tensor:
+        with torch.no_grad(), self._autocast():
+            return self.net(content.float())[self.content_tap].float().detach()
+
+    def run(self, content: Tensor, init: Tensor, targets: list[TemporalTarget], *, iterations: int,
+            seed: int, on_iter: Callable[[int], None] | None = None) -> tuple[Tensor, LossTerms]:
+        """Optimise from ``init`` (not modified); returns the clamped image and its final losses."""
+        check_frames(content, "content")
+        check_frames(init, "init", like=content)
+        torch.manual_seed(seed)  # nothing random below today, but keep any future sampling seeded
+        p_target = self.content_target(content)
+        x = init.detach().float().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+        cfg = self.cfg
+        history: list[float] = []
+
+        def closure() -> Tensor:
+            opt.zero_grad(set_to_none=True)
+            loss, _ = self.losses(x, p_target, targets)
+            loss.backward()
+            history.append(float(loss.detach()))
+            if on_iter is not None:
+                on_iter(len(history))
+            return loss
+
+        def converged() -> bool:
+            # Ruder et al.: stop when the loss changed by < tol (relative) over tol_interval evals.
+            n = cfg.tol_interval
+            if cfg.tol <= 0 or len(history) <= n:
+                return False
+            old, new = history[-n - 1], history[-1]
+            return abs(old - new) < cfg.tol * max(abs(old), 1e-12)
+
+        if cfg.optimizer == "lbfgs":
+            # One .step() runs up to max_iter evaluations; chunk it to check the tolerance.
+            chunk = min(iterations, max(cfg.tol_interval, 1))
+            opt: torch.optim.Optimizer = torch.optim.LBFGS(
+                [x], lr=1.0, max_iter=chunk, history_size=100, tolerance_grad=-1, tolerance_change=-1,
+                line_search_fn="strong_wolfe")
+            while len(history) < iterations and not converged():
+                opt.param_groups[0]["max_iter"] = min(chunk, iterations - len(history))
+                opt.param_groups[0]["max_eval"] = opt.param_groups[0]["max_iter"] * 5 // 4
+                before = len(history)
+                opt.step(closure)
+                if len(history) == before:
+                    break
+        else:
+            opt = torch.optim.Adam([x], lr=cfg.lr)
+            while len(history) < iterations and not converged():
+                opt.step(closure)
+        with torch.no_grad():
+            out = x.detach().clamp(0.0, 1.0)
+            _, terms = self.losses(out, p_target, targets)
+        return out, terms

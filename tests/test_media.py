@@ -182,11 +182,18 @@ def test_writer_refuses_bad_destinations(tmp_path: Path) -> None:
         VideoWriter(tmp_path / "nodir" / "o.mp4", **kw)
     with pytest.raises(UserError, match="unsupported output extension '.avi'"):
         VideoWriter(tmp_path / "o.avi", **kw)
-    if os.geteuid() != 0:  # root ignores directory permissions
-        ro = tmp_path / "ro"
-        ro.mkdir(mode=0o500)
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root ignores directory permissions: make access() say what a user sees
+        real_access = os.access
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(os, "access", lambda p, m: False if Path(p) == ro else real_access(p, m))
+            with pytest.raises(UserError, match="not writable"):
+                VideoWriter(ro / "o.mp4", **kw)
+    else:
         with pytest.raises(UserError, match="not writable"):
             VideoWriter(ro / "o.mp4", **kw)
+    assert list(ro.iterdir()) == []
 
 
 def test_full_disk_gives_clear_error_and_no_partial_file(tmp_path: Path) -> None:

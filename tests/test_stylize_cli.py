@@ -176,3 +176,17 @@ def test_library_with_a_real_pretrained_style_net(tmp_path: Path) -> None:
     ref = ref.permute(0, 2, 3, 1).numpy()
     # The written video is the network's output (up to coding loss), not the input.
     assert np.abs(got - ref).mean() < 8 < np.abs(got.astype(float) - frames).mean()
+
+
+def test_real_video_keeps_frame_count_fps_and_audio(tmp_path: Path, invert: list[str]) -> None:
+    src = shared_path("data", "video", "cockatoo_720p.mp4")
+    out = tmp_path / "c.mp4"
+    assert _run(src, "-o", out, "--max-side", 64, "--batch-size", 16) == 0
+    with open_video(out) as r, open_video(src) as s:
+        assert (r.width, r.height) == (64, 36)
+        assert (r.frame_count, r.fps, r.has_audio) == (s.frame_count, s.fps, True) == (280, 20, True)
+    with av.open(str(out)) as o, av.open(str(src)) as i:
+        ai, ao = i.streams.audio[0], o.streams.audio[0]
+        assert ao.codec_context.name == ai.codec_context.name and ao.rate == ai.rate
+        # copied packets: the same audio duration (to one packet)
+        assert float(ao.duration * ao.time_base) == pytest.approx(float(ai.duration * ai.time_base), abs=0.05)

@@ -80,3 +80,46 @@ def warping_error(
     """
     return float(pair_warping_errors(original_frames, stylized_frames, flow, flow_back=flow_back, estimator=estimator).mean())
 
+
+
+def fidelity(
+    original: Tensor,
+    stylized: Tensor,
+    loss_net: "torch.nn.Module",
+    *,
+    style_image: Tensor | None = None,
+    chunk: int = 4,
+) -> dict[str, float]:
+    """Content and style fidelity with a loss network (:func:`models.lossnets.build_loss_network`).
+
+    ``content``: mean over frames of the feature MSE at ``loss_net.content_tap`` between the
+    stylized and the original frame (Johnson et al. 2016 feature reconstruction loss).
+    ``style`` (only with ``style_image`` (1,3,h,w)): mean over frames of the Gram style loss
+    (Gatys et al. 2016) at ``loss_net.style_taps`` against the style image.
+    """
+    from models.losses import content_loss, gram, style_loss
+
+    check_frames(original, "original")
+    check_frames(stylized, "stylized", like=original)
+    taps = list(dict.fromkeys([*loss_net.style_taps, loss_net.content_tap]))
+    target = None
+    if style_image is not None:
+        check_frames(style_image, "style_image")
+        with torch.no_grad():
+            f = loss_net(style_image)
+        target = {k: gram(f[k]) for k in loss_net.style_taps}
+    c_sum, s_sum = 0.0, 0.0
+    with torch.no_grad():
+        for i in range(0, original.shape[0], chunk):
+            fo = loss_net(original[i:i + chunk])
+            fs = loss_net(stylized[i:i + chunk])
+            n = fo[loss_net.content_tap].shape[0]
+            for j in range(n):
+                c_sum += float(content_loss(fs[loss_net.content_tap][j:j + 1], fo[loss_net.content_tap][j:j + 1]))
+                if target is not None:
+                    s_sum += float(style_loss({k: fs[k][j:j + 1] for k in taps}, target))
+    t = original.shape[0]
+    out = {"content": c_sum / t}
+    if target is not None:
+        out["style"] = s_sum / t
+    return out

@@ -58,3 +58,22 @@ def test_errors_name_the_problem() -> None:
         warping_error(a, a[:2])
     with pytest.raises(ValueError, match="flow size"):
         warping_error(a, a, torch.zeros(2, 2, 8, 9))
+
+
+def test_cli_eval_static_video(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`stylecast eval` on a static clip against itself: E_warp 0 and content loss 0."""
+    import numpy as np
+
+    from models.cli import main
+    from models.media import VideoWriter
+
+    g = np.random.default_rng(0)
+    img = np.repeat(np.repeat(g.integers(0, 255, (8, 12, 3), dtype=np.uint8), 4, 0), 4, 1)
+    clip = tmp_path / "static.mp4"
+    with VideoWriter(clip, width=48, height=32, fps=10, crf=0) as w:
+        for _ in range(3):
+            w.write(img)
+    assert main(["eval", str(clip), str(clip)]) == 0
+    out = capsys.readouterr().out
+    assert "E_warp: 0.000000" in out and "content loss (efficientnet_lite0 stage3): 0\n" in out
+    assert main(["eval", str(clip), str(tmp_path / "missing.mp4")]) == 2

@@ -8,6 +8,7 @@ This module and :mod:`models.media_write` are the only places that touch PyAV. P
   display matrix (``rotate`` tag of phone videos, exposed by FFmpeg as side data)
   is applied, so frames come out upright and ``width``/``height`` are the upright size. Flips in
   the matrix are ignored (FFmpeg's own autorotate ignores them too for mp4 rotate tags).
+* A mid-stream resolution change is resized to the first frame's size.
 * Timing: frames carry their source ``pts`` and ``time_base`` so writers can keep variable
   frame rate timing exactly.
 * Files that cannot be opened, have no video stream or no decodable frame raise
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import cv2
 import numpy as np
 
 from models.errors import InputError
@@ -118,6 +120,10 @@ class VideoReader:
                     have_meta = True
                     self._rotation = int(round(frame.rotation / 90.0)) * 90 % 360
                     self._size = rgb.shape[:2]
+                elif rgb.shape[:2] != self._size:
+                    # Mid-stream resolution change (concatenated/streamed sources): keep one
+                    # size for consumers, like FFmpeg's auto-inserted scaler does.
+                    rgb = cv2.resize(rgb, (self._size[1], self._size[0]), interpolation=cv2.INTER_AREA)
                 yield rgb, frame.pts, Fraction(frame.time_base) if frame.time_base else tb
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode {self.path}: {_reason(exc)}") from None

@@ -268,3 +268,16 @@ def test_real_shared_video_metadata_and_frames() -> None:
         frames = [next(it) for _ in range(3)]
     assert all(f.shape == (720, 1280, 3) and f.dtype == np.uint8 for f in frames)
     assert 20 < frames[0].mean() < 235  # real content, not black
+
+
+def test_midstream_resolution_change_is_resized_to_first_size(tmp_path: Path) -> None:
+    import cv2
+    a = make_video(tmp_path / "a.ts", n=4, audio=None)
+    b = make_video(tmp_path / "b.ts", n=4, width=96, height=72, audio=None)
+    # MPEG-TS files concatenate bytewise into one stream whose size changes at frame 4.
+    (tmp_path / "ab.ts").write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    with open_video(tmp_path / "ab.ts") as r:
+        got = np.stack(list(r))
+    assert got.shape == (8, 48, 64, 3)
+    want = np.stack([*a, *(cv2.resize(f, (64, 48), interpolation=cv2.INTER_AREA) for f in b)])
+    assert np.abs(got.astype(int) - want).mean() < 6

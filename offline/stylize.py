@@ -26,6 +26,7 @@ from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, read_i
                           to_uint8, write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,16 @@ class StylizeOptions:
     preview: Path | None = None  # side-by-side PNG: original | stylized, a few frames
     preview_frames: int = 3
     crf: int = 18  # x264 quality: 18 is visually lossless, +6 halves the size
+    preset: str = "medium"  # x264 speed/size trade-off; "veryfast" when the encoder is the bottleneck
     progress: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise UserError(f"--batch-size: expected an integer >= 1, got {self.batch_size}")
+        if self.preset not in X264_PRESETS:
+            raise UserError(f"--preset: expected one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
+        if not 0 <= self.crf <= 51:
+            raise UserError(f"--crf: expected an integer in [0, 51], got {self.crf}")
         if self.max_side is not None and self.max_side < 16:
             raise UserError(f"--max-side: expected an integer >= 16, got {self.max_side}")
 
@@ -196,7 +202,7 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
 
     n = 0
     with VideoWriter(output, width=w, height=h, fps=reader.fps, time_base=reader.time_base,
-                     audio_from=audio_from, crf=options.crf) as writer, \
+                     audio_from=audio_from, crf=options.crf, preset=options.preset) as writer, \
             tqdm(total=reader.frame_count, unit="frame", desc="stylize", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,

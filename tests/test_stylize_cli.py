@@ -73,7 +73,8 @@ def test_rotated_vfr_video_comes_out_upright_with_same_timestamps(tmp_path: Path
     pts = [0, 40, 80, 200, 240, 500]
     src, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make_video(src, n=6, rotation=90, pts=pts, time_base=Fraction(1, 1000), audio=None)
-    assert _run(src, "-o", out) == 0
+    assert _run(src, "-o", out, "--preset", "ultrafast") == 0
+    assert b"cabac=0" in out.read_bytes()  # x264's settings SEI: ultrafast turns CABAC off
     with open_video(out) as r:
         assert (r.width, r.height, r.rotation, r.has_audio) == (48, 64, 0, False)
     with av.open(str(out)) as c:
@@ -109,6 +110,8 @@ def _bad_cases(tmp: Path) -> dict[str, tuple[list[object], str]]:
         "no such dir": ([tmp / "ok.mp4", "-o", tmp / "d" / "o.mp4"], "output directory does not exist"),
         "overwrite input": ([tmp / "ok.mp4", "-o", tmp / "ok.mp4"], "overwrite the input"),
         "batch size": ([tmp / "ok.mp4", "-o", tmp / "o.mp4", "--batch-size", 0], "--batch-size: expected"),
+        "bad preset": ([tmp / "ok.mp4", "-o", tmp / "o.mp4", "--preset", "warp9"], "--preset: expected one of"),
+        "bad crf": ([tmp / "ok.mp4", "-o", tmp / "o.mp4", "--crf", 60], "--crf: expected an integer in [0, 51]"),
         "bad preview": ([tmp / "ok.mp4", "-o", tmp / "o.mp4", "--preview", tmp / "p.txt"], "unsupported output extension '.txt'"),
     }
 

@@ -18,13 +18,19 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image as HxWx3 uint8 RGB (grey is replicated, alpha dropped, 16-bit rounded to 8)."""
+    """Read an image as HxWx3 uint8 RGB (grey is replicated, alpha dropped, 16-bit rounded to 8).
+
+    The EXIF orientation of camera JPEGs is applied, so the picture is upright (as for rotated
+    videos in :mod:`models.media_video`).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"input image not found: {path}")
     # imdecode from bytes: cv2.imread cannot open non-ASCII paths on every platform.
     data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    # IMREAD_COLOR applies EXIF orientation and gives 3 channels; ANYDEPTH keeps 16-bit values
+    # so they are rounded (not truncated) to 8 bits below. (IMREAD_UNCHANGED ignores EXIF.)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
     if img is None:
         raise InputError(f"cannot decode {path} as an image (expected one of {', '.join(IMAGE_SUFFIXES)})")
     if img.dtype == np.uint16:
@@ -32,12 +38,8 @@ def read_image(path: str | Path) -> np.ndarray:
     elif img.dtype != np.uint8:
         raise InputError(f"{path}: expected an 8- or 16-bit image, got {img.dtype}")
     if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    else:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(img)
+        return np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_GRAY2RGB))
+    return np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
 
 
 def write_image(path: str | Path, arr: np.ndarray) -> Path:

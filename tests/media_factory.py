@@ -5,6 +5,7 @@ and orientation is visible (the square starts top-left).
 """
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -98,3 +99,17 @@ def truncate(src: Path, dst: Path, fraction: float) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+def jpeg_with_orientation(path: Path, img_rgb: np.ndarray, orientation: int) -> Path:
+    """Write a JPEG carrying a minimal EXIF APP1 segment with the given Orientation tag (1-8)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img_rgb[..., ::-1]))
+    assert ok
+    tiff = (b"MM\x00*\x00\x00\x00\x08" + struct.pack(">H", 1)
+            + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0))
+    payload = b"Exif\x00\x00" + tiff
+    data = buf.tobytes()
+    path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+    return path

@@ -17,7 +17,7 @@ from models.errors import InputError, UserError
 from models.media import (VideoWriter, open_video, read_image, to_tensor, to_uint8,
                           write_image)
 from tests.conftest import shared_path
-from tests.media_factory import make_audio_only, make_video, truncate
+from tests.media_factory import jpeg_with_orientation, make_audio_only, make_video, truncate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -281,3 +281,14 @@ def test_midstream_resolution_change_is_resized_to_first_size(tmp_path: Path) ->
     assert got.shape == (8, 48, 64, 3)
     want = np.stack([*a, *(cv2.resize(f, (64, 48), interpolation=cv2.INTER_AREA) for f in b)])
     assert np.abs(got.astype(int) - want).mean() < 6
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path: Path) -> None:
+    img = np.full((20, 30, 3), 40, np.uint8)
+    img[:6, :6] = 250  # marker top-left
+    plain = read_image(jpeg_with_orientation(tmp_path / "o1.jpg", img, 1))
+    assert plain.shape == (20, 30, 3) and plain[:6, :6].mean() > 200
+    # Orientation 6: the camera was turned, display rotated 90 degrees clockwise: marker top-right.
+    up = read_image(jpeg_with_orientation(tmp_path / "o6.jpg", img, 6))
+    assert up.shape == (30, 20, 3)
+    assert up[:6, -6:].mean() > 200 and up[:6, :6].mean() < 100

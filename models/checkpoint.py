@@ -73,6 +73,9 @@ def save_style(path: str | os.PathLike, model: TransformerNet, metadata: Mapping
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_META_KEY: json.dumps(meta, sort_keys=True)})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

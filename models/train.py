@@ -78,7 +78,30 @@ class TrainResult:
     resumed_from: int = 0
 
 
-def _style_target(cfg: TrainConfig, net, device: torch.device) -> dict[str, torch.Tensor]:
+def init_model(cfg: TrainConfig) -> TransformerNet:
+    """The seeded initial network (also used by tests to measure the loss before training)."""
+    torch.manual_seed(cfg.seed)
+    model = TransformerNet(get_preset(cfg.preset))
+    with torch.no_grad():
+        # Start the output at mid-grey instead of black: with Adam's ~lr-sized steps the last
+        # bias would otherwise need thousands of steps to climb to 0.5*value_scale.
+        model.deconv3.conv2d.bias.fill_(0.5 * model.config.value_scale)
+    return model
+
+
+def compute_losses(model, lossnet, targets: dict[str, torch.Tensor], x: torch.Tensor, cfg: TrainConfig):
+    """(total, content, style, tv) for content batch ``x``."""
+    y = model.forward_unclamped(x)
+    fy = lossnet(y)
+    with torch.no_grad():
+        fx = lossnet(x)
+    lc = content_loss(fy[lossnet.content_tap], fx[lossnet.content_tap])
+    ls = style_loss({k: fy[k] for k in lossnet.style_taps}, targets)
+    lt = tv_loss(y.float())
+    return cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt, lc, ls, lt
+
+
+def style_targets(cfg: TrainConfig, net, device: torch.device) -> dict[str, torch.Tensor]:
     im = read_image_rgb(Path(cfg.style))
     x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float().div(255)
     h, w = x.shape[-2:]
@@ -127,13 +150,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     work.mkdir(parents=True, exist_ok=True)
     state_path = work / "state.pt"
 
-    torch.manual_seed(cfg.seed)
-    model = TransformerNet(get_preset(cfg.preset))
-    with torch.no_grad():
-        # Start the output at mid-grey instead of black: with Adam's ~lr-sized steps the last
-        # bias would otherwise need thousands of steps to climb to 0.5*value_scale.
-        model.deconv3.conv2d.bias.fill_(0.5 * model.config.value_scale)
-    model = model.to(device)
+    model = init_model(cfg).to(device)
     lossnet = build_loss_network(cfg.loss_net, weights=cfg.loss_weights).to(device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
@@ -141,7 +158,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sampler = CropSampler(load_content(cfg.content, size=cfg.size, max_frames_per_video=cfg.max_frames_per_video),
                           size=cfg.size, seed=cfg.seed)
-    targets = _style_target(cfg, lossnet, device)
+    targets = style_targets(cfg, lossnet, device)
     losses: list[float] = []
     step = 0
     if state_path.exists() and not fresh:
@@ -170,14 +187,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                y = model.forward_unclamped(x)
-                fy = lossnet(y)
-                with torch.no_grad():
-                    fx = lossnet(x)
-                lc = content_loss(fy[lossnet.content_tap], fx[lossnet.content_tap])
-                ls = style_loss({k: fy[k] for k in lossnet.style_taps}, targets)
-                lt = tv_loss(y.float())
-                loss = cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt
+                loss, lc, ls, _lt = compute_losses(model, lossnet, targets, x, cfg)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -185,13 +195,14 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             step += 1
             losses.append(float(loss.detach()))
             bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.4g}", content=f"{float(lc):.3g}", style=f"{float(ls):.3g}")
+            bar.set_postfix(loss=f"{losses[-1]:.4g}", content=f"{float(lc.detach()):.3g}", style=f"{float(ls.detach()):.3g}")
             if on_step:
                 on_step(step, losses[-1])
             if step % cfg.checkpoint_every == 0 or step == end:
                 _save_state(state_path, model, opt, step, sampler, losses, cfg)
             if cfg.preview_every and step % cfg.preview_every == 0:
-                _preview(work / f"preview_{step:06d}.png", x[:1], y[:1])
+                with torch.no_grad():
+                    _preview(work / f"preview_{step:06d}.png", x[:1], model(x[:1]))
     except KeyboardInterrupt:
         _save_state(state_path, model, opt, step, sampler, losses, cfg)
         bar.close()
@@ -216,3 +227,20 @@ def _preview(path: Path, x: torch.Tensor, y: torch.Tensor) -> None:
     tmp = path.with_name(path.stem + ".tmp.png")
     cv2.imwrite(str(tmp), arr[:, :, ::-1])
     os.replace(tmp, path)
+
+
+def export_state(state_path: str | os.PathLike, dst: str | os.PathLike, *, half: bool = True,
+                 description: str = "", license: str = "", name: str | None = None) -> Path:
+    """Write a style checkpoint from a training state file (e.g. to ship an intermediate step)."""
+    st = torch.load(str(state_path), map_location="cpu", weights_only=False)
+    c = st["config"]
+    cfg = TrainConfig(**{**c, "content": tuple(c["content"])})
+    model = TransformerNet(get_preset(cfg.preset))
+    model.load_state_dict(st["model"])
+    meta = ckpt.make_metadata(
+        name=name or cfg.name or Path(dst).stem, preset=cfg.preset, loss_net=cfg.loss_net,
+        training={**cfg.training_dict(), "steps": int(st["step"]), "style_image": Path(cfg.style).name,
+                  "device": cfg.device, "content": [Path(p).name for p in cfg.content]},
+        style_sha256=ckpt.sha256_file(cfg.style) if Path(cfg.style).is_file() else "",
+        description=description or cfg.description, license=license or cfg.license)
+    return ckpt.save_style(dst, model, meta, half=half, sidecar=True)

@@ -1,0 +1,77 @@
+"""Training: a short run on real photos lowers the loss; resume equals an uninterrupted run."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import train as T
+from models.checkpoint import load_style
+from models.errors import UserError
+from tests.conftest import shared_path
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny tensors: OpenMP threading only adds sync cost (and collapses on a loaded machine).
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _cfg(tmp_path: Path, **kw) -> T.TrainConfig:
+    content = shared_path("data", "content")
+    base = dict(style=str(shared_path("data", "styles", "wave.jpg")),
+                content=(str(content / "tubingen.jpg"), str(content / "amber.jpg")),
+                output=str(tmp_path / "out.safetensors"), size=32, style_size=48, batch_size=2, steps=12,
+                lr=5e-3, style_weight=20.0, checkpoint_every=4, preview_every=0, seed=1)
+    base.update(kw)
+    return T.TrainConfig(**base)
+
+
+def _fixed_loss(cfg: T.TrainConfig, model: torch.nn.Module) -> float:
+    from models.lossnets import build_loss_network
+    from models.train_data import CropSampler, load_content
+
+    net = build_loss_network(cfg.loss_net)
+    targets = T.style_targets(cfg, net, torch.device("cpu"))
+    x = CropSampler(load_content(cfg.content, size=cfg.size), size=cfg.size, seed=123).batch(4)
+    with torch.no_grad():
+        return float(T.compute_losses(model, net, targets, x, cfg)[0])
+
+
+def test_short_training_lowers_loss(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, steps=25)
+    before = _fixed_loss(cfg, T.init_model(cfg))
+    res = T.train(cfg, progress=False)
+    after = _fixed_loss(cfg, res.model)
+    assert after < 0.8 * before, (before, after)
+    model, meta = load_style(res.output)
+    assert meta["training"]["steps"] == 25 and meta["style_sha256"] and meta["loss_net"] == "efficientnet_lite0"
+    assert (tmp_path / "out.safetensors.work" / "state.pt").exists()
+
+
+def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    a = _cfg(tmp_path, output=str(tmp_path / "a.safetensors"), steps=8)
+    b = dataclasses.replace(a, output=str(tmp_path / "b.safetensors"))
+    full = T.train(a, progress=False)
+    part = T.train(b, progress=False, stop_at=5)  # "crash" after step 5 (state saved at 4 and 5)
+    assert part.output is None and not Path(b.output).exists()
+    resumed = T.train(b, progress=False)
+    assert resumed.resumed_from == 5
+    assert resumed.losses == full.losses
+    for k, v in full.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[k], v, atol=0, rtol=0)
+    with pytest.raises(UserError, match="different settings"):
+        T.train(dataclasses.replace(b, lr=1e-2, steps=9), progress=False)
+
+
+def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="--style"):
+        T.train(_cfg(tmp_path, style=str(tmp_path / "missing.jpg")), progress=False)
+    with pytest.raises(UserError, match="--content"):
+        T.train(_cfg(tmp_path, content=(str(tmp_path / "nope"),)), progress=False)
+    assert not Path(tmp_path / "out.safetensors").exists()

@@ -224,3 +224,34 @@ def test_cuda_auto_backend_passes_parity_and_matches_fp32():
     ref = net.cuda()(x)
     assert b.parity is not None and b.parity.passed
     assert float((b(x).float() - ref).abs().mean()) < 0.01
+
+
+def test_bench_reports_failing_backend_and_goes_on(tmp_path):
+    from models.backends.benchmark import default_config, run
+    from models.backends.report import to_markdown
+
+    out = tmp_path / "bench.md"
+    cfg = default_config("cpu", sizes=("64x48",), variants=("eager-fp32", "tensorrt-fp16", "eager-fp32-cl"),
+                         streams=(2,), stream_size="64x48", iters=2, out=out)
+    res = run(synthetic_style_net("light", seed=0), cfg)
+    status = {r.variant: r.status for r in res.rows}
+    assert status["eager-fp32"] == "ok" and status["eager-fp32-cl"] == "ok"
+    assert status["tensorrt-fp16"].startswith("failed: BackendUnavailable") and "torch_tensorrt" in status["tensorrt-fp16"]
+    assert res.streams[0].status == "ok" and res.streams[0].variant == "eager-fp32"
+    assert res.streams[0].frames_per_s > 0
+    md = out.read_text()
+    assert md == to_markdown(res) or md.splitlines()[3:] == to_markdown(res).splitlines()[3:]
+    assert "| 64x48 | eager-fp32 | ok |" in md and "1.00x" in md
+    skipped = run(synthetic_style_net("light", seed=0), default_config("cpu", sizes=("64x48",), variants=("eager-fp32",),
+                                                                        streams=(1,), stream_size="64x48", budget_s=0.0))
+    assert [r.status for r in skipped.rows] == ["skipped (budget)"]
+    assert skipped.streams[0].status == "no working backend"
+
+
+def test_bench_cli_rejects_bad_options(capsys):
+    from models.cmd_bench import bench_main
+
+    assert bench_main(["--device", "cpu", "--variants", "eager-fp32,warp-drive"]) == 2
+    assert "--variants: expected some of eager-fp32" in capsys.readouterr().err
+    assert bench_main(["--device", "cpu", "--sizes", "big"]) == 2
+    assert "got 'big'" in capsys.readouterr().err

@@ -193,3 +193,27 @@ def test_real_video_keeps_frame_count_fps_and_audio(tmp_path: Path, invert: list
         assert ao.codec_context.name == ai.codec_context.name and ao.rate == ai.rate
         # copied packets: the same audio duration (to one packet)
         assert float(ao.duration * ao.time_base) == pytest.approx(float(ai.duration * ai.time_base), abs=0.05)
+
+
+def test_real_checkpoint_through_the_registry(tmp_path: Path) -> None:
+    """No injection: `-s checkpoint.safetensors` goes through models.registry.load_stylizer."""
+    from models.checkpoint import make_metadata, save_style
+    from models.transformer import TransformerNet, preset
+
+    torch.manual_seed(0)
+    net = TransformerNet(preset("light")).eval()
+    with torch.no_grad():  # an untrained net outputs ~0 (all clamped): centre and spread it
+        vs = net.config.value_scale
+        net.deconv3.conv2d.bias.fill_(0.5 * vs)
+        net.deconv3.conv2d.weight.mul_(0.2 * vs)
+    ckpt = save_style(tmp_path / "tiny.safetensors", net, make_metadata(name="tiny", preset="light"))
+    img = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    assert _run(tmp_path / "a.png", "-s", ckpt, "-o", tmp_path / "b.png") == 0
+    with torch.inference_mode():
+        ref = net(torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255)
+    ref_u8 = (ref[0].clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+    got = read_image(tmp_path / "b.png")
+    assert np.abs(got.astype(int) - ref_u8).max() <= 1  # same network, fp32, lossless PNG
+    assert ref_u8.std() > 5 and np.abs(ref_u8.astype(int) - img).mean() > 5  # a non-trivial map
+    assert np.abs(ref_u8.astype(int) - ref_u8[..., ::-1]).mean() > 1  # channel order matters

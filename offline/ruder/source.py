@@ -44,9 +44,17 @@ def _frame_files(path: Path) -> list[Path]:
 
 
 def check_input(path: str | os.PathLike) -> None:
+    """Fail before any job directory is created: missing, empty or undecodable input."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input not found: {p}")
+    if p.is_dir():
+        _frame_files(p)
+    else:
+        from models.media import open_video
+
+        with open_video(p):  # decodes the first frame: corrupt files fail here
+            pass
 
 
 def decode_into(job: Job, path: str | os.PathLike, *, max_side: int | None, max_frames: int | None,

@@ -11,6 +11,8 @@ Policies (documented in docs/media.md):
 * Timing: pass source ``pts`` (in ``time_base`` units) to keep variable frame rate timing;
   without pts, frames are spaced by ``1/fps``. The mp4 muxer may pick a finer time base than
   requested (it wants >= 10000 ticks/s); times are rescaled exactly.
+* Colour: RGB is converted to limited-range BT.709 Y'CbCr and the stream is tagged so (HD
+  convention; untagged files get BT.601 in some players and BT.709 in others).
 * Audio: ``audio_from`` copies the first audio stream's packets unchanged when the container
   accepts that codec, else decodes and re-encodes it to AAC.
 """
@@ -94,6 +96,10 @@ class VideoWriter:
                 # preset trades speed for size at equal quality: on the shared dev VM at 720p,
                 # veryfast encodes 2.5x faster than medium for a 6 % larger file.
                 s.options = {"crf": str(int(crf)), "preset": preset}
+            # Convert with BT.709 and tag it: players assume BT.709 for untagged HD and BT.601
+            # for SD, so untagged output would shift colours in one case or the other.
+            cc = s.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1  # BT.709, TV range
             s.codec_context.time_base = self.time_base
             s.time_base = self.time_base
             self._video = s
@@ -176,7 +182,8 @@ class VideoWriter:
         # Encoders refuse non-increasing pts (duplicated timestamps in broken sources): nudge.
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24").reformat(
+            format=self._video.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
         vf.pts, vf.time_base = pts, self.time_base
         self._guard(self._encode, vf)
         self._last_pts = pts

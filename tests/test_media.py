@@ -292,3 +292,21 @@ def test_jpeg_exif_orientation_is_applied(tmp_path: Path) -> None:
     up = read_image(jpeg_with_orientation(tmp_path / "o6.jpg", img, 6))
     assert up.shape == (30, 20, 3)
     assert up[:6, -6:].mean() > 200 and up[:6, :6].mean() < 100
+
+
+def test_colours_survive_and_output_is_tagged_bt709(tmp_path: Path) -> None:
+    img = np.zeros((48, 64, 3), np.uint8)
+    for i, c in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (200, 150, 50)]):
+        img[:, 16 * i:16 * (i + 1)] = c
+    with VideoWriter(tmp_path / "c.mp4", width=64, height=48, fps=10, crf=0) as w:
+        w.write(img)
+        w.write(img)
+    with av.open(str(tmp_path / "c.mp4")) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.colorspace, frame.color_range) == (1, 1)  # AVCOL_SPC_BT709, MPEG range
+    with open_video(tmp_path / "c.mp4") as r:
+        got = next(iter(r))
+    # centre columns of each patch (4:2:0 chroma blurs patch edges)
+    for i in range(4):
+        cols = slice(16 * i + 4, 16 * i + 12)
+        assert np.abs(got[:, cols].astype(int) - img[:, cols]).max() <= 3, i

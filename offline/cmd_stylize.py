@@ -28,6 +28,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--crf", type=int, default=18, help="x264 quality 0-51, lower is better (default: 18)")
     p.add_argument("--preset", default="medium", metavar="NAME",
                    help="x264 preset: ultrafast ... veryslow; faster presets make bigger files (default: medium)")
+    p.add_argument("--no-audio", action="store_true", help="drop the audio track (default: copy it)")
     p.set_defaults(func=run)
 
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from offline import stylize as st
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
-                             preview=args.preview, crf=args.crf, preset=args.preset)
+                             preview=args.preview, crf=args.crf, preset=args.preset,
+                             audio=not args.no_audio)
     is_sample = args.input == "sample"
     inp = Path(args.input)
     image_in = not is_sample and is_image_path(inp)
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             from models.sample import sample_frames
             res = st.stylize_video(st.ArraySource(sample_frames()), args.output, **common)
         else:
-            res = st.stylize_video(reader, args.output, audio_from=inp, **common)
+            res = st.stylize_video(reader, args.output, **common)
     finally:
         if reader is not None:
             reader.close()

@@ -37,6 +37,7 @@ class StylizeOptions:
     preview_frames: int = 3
     crf: int = 18  # x264 quality: 18 is visually lossless, +6 halves the size
     preset: str = "medium"  # x264 speed/size trade-off; "veryfast" when the encoder is the bottleneck
+    audio: bool = True  # copy the source's audio track (when the source is a file with one)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -184,13 +185,21 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
                   device: torch.device | str = "cpu", dtype: torch.dtype | None = None,
                   options: StylizeOptions = StylizeOptions(),
                   audio_from: str | Path | None = None) -> StylizeResult:
-    """Stylize every frame of ``reader`` into the video ``output`` (same timing, audio copied)."""
+    """Stylize every frame of ``reader`` into the video ``output`` (same timing, audio copied).
+
+    Audio comes from ``audio_from``, else from the reader's file (``reader.path``) when it has
+    one; ``options.audio=False`` drops it.
+    """
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
     h, w = output_size(reader.height, reader.width, options.max_side)
     if options.preview:  # fail before hours of work, not after
         check_output_path(options.preview, IMAGE_SUFFIXES)
     preview = _Preview(reader.frame_count, options.preview_frames) if options.preview else None
+    if audio_from is None:
+        audio_from = getattr(reader, "path", None)
+    if not options.audio:
+        audio_from = None
     t0 = time.perf_counter()
     frames = reader.frames_with_pts()
     pts_list: list[int | None] = []

@@ -81,11 +81,12 @@ def test_rotated_vfr_video_comes_out_upright_with_same_timestamps(tmp_path: Path
         assert [float(f.pts * f.time_base) for f in c.decode(video=0)] == pytest.approx([p / 1000 for p in pts], abs=1e-4)
 
 
-def test_max_side_downscales_to_even_size(tmp_path: Path, invert: list[str]) -> None:
-    make_video(tmp_path / "in.mp4", n=3, width=65, height=47, pix_fmt="yuv444p", audio=None)
-    assert _run(tmp_path / "in.mp4", "-o", tmp_path / "o.mkv", "--max-side", 33) == 0
+def test_max_side_downscales_to_even_size_and_no_audio_drops_it(tmp_path: Path, invert: list[str]) -> None:
+    make_video(tmp_path / "in.mp4", n=3, width=65, height=47, pix_fmt="yuv444p", audio="aac")
+    assert _run(tmp_path / "in.mp4", "-o", tmp_path / "o.mkv", "--max-side", 33, "--no-audio") == 0
     with open_video(tmp_path / "o.mkv") as r:
         assert (r.width, r.height, sum(1 for _ in r)) == (32, 24, 3)  # 33 is odd: the even size below it
+        assert not r.has_audio
 
 
 def test_sample_input(tmp_path: Path, invert: list[str]) -> None:

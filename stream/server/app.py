@@ -141,7 +141,8 @@ def create_app(
     if config.source is not None:
         from stream.server.sources import open_source
 
-        source = open_source(config.source, size=config.source_size, fps=config.source_fps, loop=config.loop)
+        source = open_source(config.source, size=config.source_size, fps=config.source_fps, loop=config.loop,
+                             sample_frames=config.sample_frames)
 
     app = web.Application(client_max_size=config.max_request_bytes)
 

@@ -15,6 +15,7 @@ class ServerConfig:
     loop: bool = True  # loop a file source
     source_size: tuple[int, int] = (480, 640)  # (h, w) for the sample / webcam request
     source_fps: float = 30.0  # pacing of the sample source (files use their own fps)
+    sample_frames: int = 48  # length of the embedded sample clip (rendered once, played ping-pong)
     record_to: Path | None = None
     style: str | None = None  # initial style; None = first style of the catalog
     temporal: bool = True

@@ -155,9 +155,9 @@ def webcam_available(index: int = 0) -> bool:
     return Path(f"/dev/video{index}").exists()
 
 
-def open_source(spec: str, *, size: tuple[int, int], fps: float, loop: bool) -> FrameSource:
+def open_source(spec: str, *, size: tuple[int, int], fps: float, loop: bool, sample_frames: int = 48) -> FrameSource:
     if spec == "sample":
-        return SampleSource(size, fps)
+        return SampleSource(size, fps, n=sample_frames)
     if spec == "webcam" or spec.startswith("webcam:"):
         idx = spec.partition(":")[2] or "0"
         if not idx.isdigit():

@@ -44,8 +44,8 @@ def write_y4m(path: Path, frames: np.ndarray, fps: int = 30) -> None:
 class ServerThread:
     """The real server (create_app + AppRunner) on its own loop in a thread, on a free port."""
 
-    def __init__(self, config) -> None:
-        self.config = config
+    def __init__(self, config, factory, styles) -> None:
+        self.config, self.factory, self.styles = config, factory, styles
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -58,7 +58,7 @@ class ServerThread:
         from stream.server.app import create_app
 
         asyncio.set_event_loop(self.loop)
-        self.app = create_app(self.config, factory, styles=["invert", "identity"])
+        self.app = create_app(self.config, self.factory, styles=self.styles)
         runner = web.AppRunner(self.app, access_log=None)
         self.loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -101,7 +101,7 @@ def test_mirror_and_broadcast_in_headless_chromium(tmp_path):
             f"--use-file-for-fake-video-capture={clip}", "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
-    with ServerThread(cfg) as srv, sync_api.sync_playwright() as p:
+    with ServerThread(cfg, factory, ["invert", "identity"]) as srv, sync_api.sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=args,
             viewport={"width": 1280, "height": 800})

@@ -32,7 +32,32 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=run)
 
 
+def _sigterm_as_interrupt() -> object:
+    """Make SIGTERM (``kill``, container stop) unwind like Ctrl-C so temp outputs are removed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def run(args: argparse.Namespace) -> int:
+    import signal
+
+    previous = _sigterm_as_interrupt()
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _run(args: argparse.Namespace) -> int:
     from models.contracts import default_dtype
     from models.errors import UserError
     from models.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_output_path, is_image_path, open_video

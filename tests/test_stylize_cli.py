@@ -218,3 +218,33 @@ def test_real_checkpoint_through_the_registry(tmp_path: Path) -> None:
     assert np.abs(got.astype(int) - ref_u8).max() <= 1  # same network, fp32, lossless PNG
     assert ref_u8.std() > 5 and np.abs(ref_u8.astype(int) - img).mean() > 5  # a non-trivial map
     assert np.abs(ref_u8.astype(int) - ref_u8[..., ::-1]).mean() > 1  # channel order matters
+
+
+def test_sigterm_mid_run_exits_130_and_leaves_no_file(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import textwrap
+
+    make_video(tmp_path / "in.mp4", n=12, audio="aac")
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from offline import stylize as st
+        from models.cli import main
+        def load(name, *, device, dtype):
+            def f(x):
+                print("batch", flush=True)
+                time.sleep(0.5)
+                return x
+            return f
+        st.load_style = load
+        sys.exit(main(["stylize", sys.argv[1], "-o", sys.argv[2], "--device", "cpu", "--batch-size", "2"]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "in.mp4"), str(tmp_path / "o.mp4")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "batch"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert _clean(tmp_path, {"in.mp4"})

@@ -86,6 +86,10 @@ def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = 
     device = torch.device(spec.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: expected a CUDA GPU, found none")
+    if device.type == "cuda":
+        # Resumed frames must equal uninterrupted ones: no autotuned / nondeterministic kernels.
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
     job = Job(spec.job_dir or out.with_name(out.name + ".job"), spec.settings(), restart=spec.restart)
     decode_into(job, spec.input, max_side=spec.max_side, max_frames=spec.max_frames)
     flows = FlowCache(job, make_estimator(spec.flow), device)

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Seconds per frame of the offline methods at a given size (default 1024x436, Sintel):
+per-frame optimization (L-BFGS and Adam, temporal loss with 3 long-term targets, VGG19 all
+taps) and the fast method (feed-forward net + bidirectional blend), on CUDA (bf16 autocast of
+the loss network) or CPU. Does not import av/aiortc; uses random-content frames of the given
+size, so no data is needed except VGG19 weights (--loss-weights / $STYLECAST_VGG19_WEIGHTS;
+without them a randomly initialised VGG19 of the same cost is used and flagged).
+
+    python bench/ruder_gpu.py --device cuda                # 1024x436, 100 iterations
+    python bench/ruder_gpu.py --device cpu --size 64x128 --iterations 5
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from models.lossnets import build_loss_network  # noqa: E402
+from models.transformer import PRESETS, TransformerNet  # noqa: E402
+from models.warp import blend, warp  # noqa: E402
+from models.consistency import consistency_weights  # noqa: E402
+from offline.ruder.config import OptimConfig  # noqa: E402
+from offline.ruder.optimize import FrameOptimizer, random_init  # noqa: E402
+from offline.ruder.temporal_loss import TemporalTarget  # noqa: E402
+
+SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
+
+
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--size", default="436x1024", help="HxW")
+    ap.add_argument("--iterations", type=int, default=100)
+    ap.add_argument("--loss-weights", default=os.environ.get("STYLECAST_VGG19_WEIGHTS",
+                    str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors")))
+    ap.add_argument("--no-autocast", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
+    args = ap.parse_args(argv)
+    dev = torch.device(args.device)
+    h, w = (int(v) for v in args.size.split("x"))
+    if dev.type == "cpu":
+        torch.set_num_threads(args.threads)
+    weights = args.loss_weights if Path(args.loss_weights).is_file() else None
+    if weights:
+        net = build_loss_network("vgg19", weights=weights)
+    else:  # same FLOPs, untrained: timings only
+        import models.lossnets as ln
+        import models.lossnets_vgg as lv
+        trunk, index = lv.build_features("vgg19")
+        style, content = lv.DEFAULT_TAPS["vgg19"]
+        net = ln.LossNetwork("vgg19", trunk, list(index), [*style, content], style, content, lv.MEAN, lv.STD)
+        net._vgg_index = index
+    net = net.to(dev)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    print(f"# device={name} size={h}x{w} iterations={args.iterations} torch={torch.__version__} "
+          f"autocast={'off' if args.no_autocast else 'bf16 (cuda only)'} vgg_weights={'real' if weights else 'RANDOM'}")
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, h, w, generator=g).to(dev)
+    style = torch.rand(1, 3, h, w, generator=g).to(dev)
+    flow = torch.zeros(1, 2, h, w, device=dev)
+    flow[:, 0] = 1.5
+    c = consistency_weights(flow, -flow)
+    prev = torch.rand(1, 3, h, w, generator=g).to(dev)
+    targets = [TemporalTarget(warped=warp(prev, flow), weight=c) for _ in range(3)]
+    print("| method | s/frame |")
+    print("|---|---:|")
+    for optimizer in ("lbfgs", "adam"):
+        cfg = OptimConfig(iterations=args.iterations, optimizer=optimizer, tol=0.0, autocast=not args.no_autocast)
+        opt = FrameOptimizer(net, style, cfg, style_taps=net.style_taps, content_tap=net.content_tap, content_size=(h, w))
+        opt.run(content, content, targets, iterations=2, seed=0)  # warm-up (cuDNN autotune, allocator)
+        sync(dev)
+        t0 = time.perf_counter()
+        opt.run(content, random_init((1, 3, h, w), seed=0, device=dev), targets, iterations=args.iterations, seed=0)
+        sync(dev)
+        dt = time.perf_counter() - t0
+        print(f"| ruder {optimizer}, {args.iterations} it, 3 temporal targets | {dt:.2f} |", flush=True)
+    model = TransformerNet(PRESETS["standard"]).to(dev).eval()
+    dtype = torch.float16 if dev.type == "cuda" else torch.float32
+    model = model.to(dtype)
+    with torch.no_grad():
+        for _ in range(2):
+            model(content.to(dtype))
+        sync(dev)
+        t0 = time.perf_counter()
+        n = 10
+        for _ in range(n):
+            s = model(content.to(dtype)).float()
+            # forward and backward recursion + average: two warps, two consistency checks, two blends
+            for _d in range(2):
+                s = blend(s, warp(prev, flow), consistency_weights(flow, -flow), strength=0.7)
+        sync(dev)
+        dt = (time.perf_counter() - t0) / n
+    print(f"| fast (TransformerNet standard + bidirectional blend, no flow estimation) | {dt:.4f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

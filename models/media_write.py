@@ -87,6 +87,7 @@ class VideoWriter:
         self._audio_iter: Iterator[tuple[av.Packet | av.AudioFrame, float]] | None = None
         self._pending_audio: tuple[av.Packet | av.AudioFrame, float] | None = None
         self._closed = False
+        self._aborted = False
         try:
             self._out = av.open(str(self._tmp), mode="w")
             s = self._out.add_stream(codec, rate=fps)
@@ -171,7 +172,7 @@ class VideoWriter:
     def write(self, frame: np.ndarray, pts: int | None = None) -> None:
         """Encode one HxWx3 uint8 RGB frame; ``pts`` in ``time_base`` units (None: 1/fps steps)."""
         if self._closed:
-            raise RuntimeError("VideoWriter: write() after close()")
+            raise RuntimeError("VideoWriter: write() after close() or after an earlier error")
         want = (self.height, self.width, 3)
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape != want:
             got = (frame.shape, frame.dtype) if isinstance(frame, np.ndarray) else type(frame).__name__
@@ -210,6 +211,8 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush, write the trailer and rename the temp file onto ``path``."""
+        if self._aborted:  # an earlier error removed the temp file: never report success
+            raise RuntimeError(f"VideoWriter: {self.path} was not written (aborted by an earlier error)")
         if self._closed:
             return
         if self._n == 0:
@@ -230,7 +233,7 @@ class VideoWriter:
         self._closed = True
 
     def _abort(self) -> None:
-        self._closed = True
+        self._closed = self._aborted = True
         for c in (getattr(self, "_out", None), self._audio_src):
             try:
                 if c is not None:

@@ -170,6 +170,12 @@ def test_writer_failure_and_interrupt_leave_no_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"expected uint8 array of shape \(48, 64, 3\)"):
         with VideoWriter(out, width=64, height=48, fps=12) as w:
             w.write(np.zeros((48, 63, 3), np.uint8))
+    # A caller that swallows the error must not get a silent "success" without a file.
+    with pytest.raises(RuntimeError, match="not written"):
+        with VideoWriter(out, width=64, height=48, fps=12) as w:
+            w.write(frame)
+            with pytest.raises(ValueError):
+                w.write(frame.astype(np.float32))
     with pytest.raises(InputError, match="no frames"):
         with VideoWriter(out, width=64, height=48, fps=12):
             pass

@@ -14,7 +14,8 @@ Policies (documented in docs/media.md):
 * Colour: RGB is converted to limited-range BT.709 Y'CbCr and the stream is tagged so (HD
   convention; untagged files get BT.601 in some players and BT.709 in others).
 * Audio: ``audio_from`` copies the first audio stream's packets unchanged when the container
-  accepts that codec, else decodes and re-encodes it to AAC.
+  accepts that codec (for mp4: codecs players support, see ``_MP4_AUDIO_COPY``), else decodes
+  and re-encodes it to AAC.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ import numpy as np
 from models.errors import InputError, UserError
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+# Audio codecs copied into mp4 as they are. FFmpeg also muxes PCM into mp4 (ISO/IEC 23003-5),
+# but browsers and most players cannot play that, so anything else is re-encoded to AAC.
+_MP4_AUDIO_COPY = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"})
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
@@ -123,10 +127,15 @@ class VideoWriter:
             self._audio_src = None
             return
         ain = self._audio_src.streams.audio[0]
-        if ain.codec_context.name in self._out.supported_codecs:
+        name = ain.codec_context.name
+        if self.path.suffix.lower() in (".mp4", ".m4v"):
+            copy = name in _MP4_AUDIO_COPY
+        else:
+            copy = name in self._out.supported_codecs
+        if copy:
             aout = self._out.add_stream_from_template(ain)
             self._audio_iter = self._copy_packets(ain, aout)
-        else:  # e.g. pcm_u8 / adpcm in mp4: decode and re-encode to AAC
+        else:  # e.g. PCM / ADPCM in mp4: decode and re-encode to AAC
             aout = self._out.add_stream("aac", rate=ain.rate or 48000)
             # Raw PCM in mkv/wav may carry an unspecified order ("1 channels") that the AAC
             # encoder rejects: name the standard layout for the channel count.

@@ -69,15 +69,18 @@ def test_variable_frame_rate_timestamps_pass_through(tmp_path: Path) -> None:
     assert _times(dst) == pytest.approx([p / 1000 for p in pts], abs=1e-4)
 
 
-def test_opus_is_copied_and_pcm_u8_reencoded_to_aac(tmp_path: Path) -> None:
+def test_opus_is_copied_and_pcm_reencoded_to_aac(tmp_path: Path) -> None:
     make_video(tmp_path / "opus.mp4", audio="libopus")
     _copy(tmp_path / "opus.mp4", tmp_path / "o1.mp4")
     assert _streams(tmp_path / "o1.mp4")["audio"] == "opus"
-    make_video(tmp_path / "pcm.mkv", audio="pcm_u8")  # pcm_u8 is not allowed in mp4
-    _copy(tmp_path / "pcm.mkv", tmp_path / "o2.mp4")
-    assert _streams(tmp_path / "o2.mp4")["audio"] == "aac"
-    with av.open(str(tmp_path / "o2.mp4")) as c:
-        assert float(c.duration / 1e6) == pytest.approx(10 / 12, abs=0.15)
+    for pcm in ("pcm_u8", "pcm_s16le"):  # not allowed in mp4 / allowed but unplayable in browsers
+        make_video(tmp_path / f"{pcm}.mkv", audio=pcm)
+        _copy(tmp_path / f"{pcm}.mkv", tmp_path / "o2.mp4")
+        assert _streams(tmp_path / "o2.mp4")["audio"] == "aac"
+        with av.open(str(tmp_path / "o2.mp4")) as c:
+            assert float(c.duration / 1e6) == pytest.approx(10 / 12, abs=0.15)
+    _copy(tmp_path / "pcm_s16le.mkv", tmp_path / "o3.mkv")  # mkv plays PCM: copied
+    assert _streams(tmp_path / "o3.mkv")["audio"] == "pcm_s16le"
 
 
 def test_no_audio_source_writes_video_only(tmp_path: Path) -> None:

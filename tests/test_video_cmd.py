@@ -121,3 +121,20 @@ def test_user_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(_args(frames, tmp_path / "x.mp4", "--long-term", "0,1"))
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_fast_method_with_bundled_style(tmp_path: Path) -> None:
+    import numpy as np
+
+    from offline.ruder.job import read_png
+
+    frames = shared_path("data", "video", "sintel_mountain_2")
+    out = tmp_path / "fast_frames"
+    assert main(["video", str(frames), "-o", str(out), "--method", "fast", "--max-side", "64",
+                 "--max-frames", "4", "--device", "cpu"]) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(1, 5)]
+    job_frame = read_png(tmp_path / "fast_frames.job" / "frames" / "000000.png")
+    got = read_png(files[0])
+    assert got.shape == job_frame.shape == (28, 64, 3)
+    assert np.abs(got.astype(int) - job_frame.astype(int)).mean() > 10  # stylized, not a copy

@@ -18,6 +18,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    "trained-net output statistics; timing is the same)")
     p.add_argument("--sizes", help="comma list, e.g. 480p,720p,1080p (also 240p, 480p-vga)")
     p.add_argument("--variants", help="comma list of backend variants (see docs/backends.md)")
+    p.add_argument("--extra-variants", help="variants run after the stream items if budget remains "
+                   "(default on GPU: compile-ro-fp16,compile-ma-fp16-cl; none when --variants is given)")
     p.add_argument("--streams", help="comma list of concurrent stream counts, e.g. 1,4,16")
     p.add_argument("--stream-size", help="resolution of the concurrent streams (default 720p on GPU)")
     p.add_argument("--iters", type=int, help="timed iterations per item")
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         streams = tuple(int(s) for s in _csv(args.streams)) if args.streams else None
     except ValueError:
         raise UserError(f"--streams: expected comma-separated integers, got {args.streams!r}") from None
-    bad = [v for v in _csv(args.variants) or () if v not in VARIANTS]
+    extra = _csv(args.extra_variants) or (() if args.variants else None)
+    bad = [v for v in (*(_csv(args.variants) or ()), *(extra or ())) if v not in VARIANTS]
     if bad:
         raise UserError(f"--variants: expected some of {', '.join(VARIANTS)}, got {', '.join(bad)}")
     for name, given in (("--sizes", _csv(args.sizes)), ("--stream-size", _csv(args.stream_size))):
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{name}: expected one of {', '.join(SIZES)} or WxH, got {g!r}") from None
     cfg = default_config(device, preset=args.preset, sizes=_csv(args.sizes), variants=_csv(args.variants),
                          streams=streams, stream_size=args.stream_size or None, iters=args.iters,
-                         budget_s=args.budget_s, out=args.out, cache_dir=args.cache_dir)
+                         budget_s=args.budget_s, out=args.out, cache_dir=args.cache_dir,
+                         extra_variants=extra)
     model = _model(args.style, cfg.preset)
     try:
         from tqdm import tqdm
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         tqdm = None
     from models.backends.benchmark import plan
 
-    total = len(plan(cfg)) + len(cfg.streams)
+    total = len(plan(cfg)) + len(cfg.streams) + len(plan(cfg, cfg.extra_variants))
     bar = tqdm(total=total, desc="bench", unit="item") if tqdm else None
 
     def progress(label: str) -> None:

@@ -232,11 +232,11 @@ def test_bench_reports_failing_backend_and_goes_on(tmp_path):
 
     out = tmp_path / "bench.md"
     cfg = default_config("cpu", sizes=("64x48",), variants=("eager-fp32", "tensorrt-fp16", "eager-fp32-cl"),
-                         streams=(2,), stream_size="64x48", iters=2, out=out)
+                         streams=(2,), stream_size="64x48", iters=1, out=out)
     res = run(synthetic_style_net("light", seed=0), cfg)
     status = {r.variant: r.status for r in res.rows}
     assert status["eager-fp32"] == "ok" and status["eager-fp32-cl"] == "ok"
-    assert status["tensorrt-fp16"].startswith("failed: BackendUnavailable") and "torch_tensorrt" in status["tensorrt-fp16"]
+    assert status["tensorrt-fp16"].startswith("unavailable: torch_tensorrt not importable")
     assert res.streams[0].status == "ok" and res.streams[0].variant == "eager-fp32"
     assert res.streams[0].frames_per_s > 0
     md = out.read_text()

@@ -116,8 +116,9 @@ class Backend:
                 "build one backend per stream resolution"
             )
         x = frames.to(device=self.device, dtype=self.dtype)
-        if self.spec.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        # One fixed layout: static (compiled) backends guard on strides, and a channels_last
+        # frame from GpuPipeline would otherwise trigger a second compile / graph capture.
+        x = x.contiguous(memory_format=torch.channels_last if self.spec.channels_last else torch.contiguous_format)
         n, b = x.shape[0], self.spec.batch
         if not self.static or n == b:
             return self._fn(x)

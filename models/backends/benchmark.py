@@ -73,6 +73,8 @@ class BenchConfig:
     budget_s: float = 480.0
     out: Path | None = None
     cache_dir: Path | None = None
+    # Run after the concurrent-stream items, only if budget remains (slow to build).
+    extra_variants: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,9 +124,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_calls(fn: Callable[[], object], *, device: torch.device, iters: int, warmup: int = 3) -> list[float]:
-    """Per-call milliseconds; CUDA work is synchronised around every call (latency, not overlap)."""
-    for _ in range(warmup):
+def time_calls(fn: Callable[[], object], *, device: torch.device, iters: int, warmup: int | None = None) -> list[float]:
+    """Per-call milliseconds; CUDA work is synchronised around every call (latency, not overlap).
+    Warm-up: 3 calls, or 1 for very short runs (iters < 3)."""
+    for _ in range(warmup if warmup is not None else (3 if iters >= 3 else 1)):
         fn()
     _sync(device)
     out = []
@@ -187,26 +190,36 @@ def bench_streams(model: nn.Module, cfg: BenchConfig, n: int, variant: str) -> S
     backend = build_backend(model, device=dev, height=h, width=w, batch=n, cache_dir=cfg.cache_dir, **VARIANTS[variant])
     pipe = GpuPipeline(backend, device=dev, dtype=backend.dtype)
     frames = {f"s{i}": sample_u8(h, w, seed=i) for i in range(n)}
-    lat = time_calls(lambda: pipe.process(frames), device=dev, iters=max(10, cfg.iters // 2))
+    lat = time_calls(lambda: pipe.process(frames), device=dev, iters=cfg.iters)
     med = statistics.median(lat)
     return StreamRow(n, variant, batch_ms=med, p99_ms=p99(lat), frames_per_s=n * 1e3 / med)
 
 
-def plan(cfg: BenchConfig) -> list[tuple[str, str]]:
-    """(size, variant) items by priority: baseline everywhere first, then cheap eager variants,
-    then compiled ones at the largest sizes (what the targets are about)."""
+def plan(cfg: BenchConfig, variants: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(size, variant) items by priority: baseline everywhere first, then the other variants in
+    the given order, largest size first (what the targets are about)."""
+    variants = cfg.variants if variants is None else variants
     by_size_desc = sorted(cfg.sizes, key=lambda s: -size_hw(s)[0] * size_hw(s)[1])
-    items = [(s, BASELINE) for s in by_size_desc if BASELINE in cfg.variants]
-    for v in cfg.variants:
+    items = [(s, BASELINE) for s in by_size_desc if BASELINE in variants]
+    for v in variants:
         if v != BASELINE:
             items += [(s, v) for s in by_size_desc]
     return items
 
 
+def _status(exc: Exception) -> str:
+    from models.backends.base import BackendUnavailable
+
+    if isinstance(exc, BackendUnavailable):
+        return f"unavailable: {exc.reason}"[:240]
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"failed: {type(exc).__name__}: {text}"[:240]
+
+
 def run(model: nn.Module, cfg: BenchConfig, *, progress: Callable[[str], None] = lambda s: None) -> Results:
     from models.backends.report import write_markdown
 
-    unknown = [v for v in cfg.variants if v not in VARIANTS]
+    unknown = [v for v in (*cfg.variants, *cfg.extra_variants) if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variant(s) {unknown}; expected some of {sorted(VARIANTS)}")
     for s in (*cfg.sizes, cfg.stream_size):
@@ -214,17 +227,7 @@ def run(model: nn.Module, cfg: BenchConfig, *, progress: Callable[[str], None] =
     dev = torch.device(cfg.device)
     res = Results(device_name(dev), cfg)
     deadline = time.monotonic() + cfg.budget_s
-    model = model.eval().requires_grad_(False)
-    for size, variant in plan(cfg):
-        progress(f"{variant} @ {size}")
-        if time.monotonic() > deadline:
-            res.rows.append(Row(size, variant, status="skipped (budget)"))
-            continue
-        try:
-            res.rows.append(bench_one(model, cfg, size, variant))
-        except Exception as exc:  # noqa: BLE001 - report and go on
-            res.rows.append(Row(size, variant, status=f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"))
-        write_markdown(res)
+    _run_items(model, cfg, plan(cfg), res, deadline, progress)
     ok = {r.variant for r in res.rows if r.size == cfg.stream_size and r.status == "ok"}
     pick = next((v for v in STREAM_PREFERENCE if v in ok), None)
     for n in cfg.streams:
@@ -235,17 +238,35 @@ def run(model: nn.Module, cfg: BenchConfig, *, progress: Callable[[str], None] =
         try:
             res.streams.append(bench_streams(model, cfg, n, pick))
         except Exception as exc:  # noqa: BLE001
-            res.streams.append(StreamRow(n, pick, status=f"failed: {type(exc).__name__}: {str(exc)[:160]}"))
+            res.streams.append(StreamRow(n, pick, status=_status(exc)))
         write_markdown(res)
+    _run_items(model, cfg, plan(cfg, cfg.extra_variants), res, deadline, progress)
     return res
+
+
+def _run_items(model: nn.Module, cfg: BenchConfig, items: list[tuple[str, str]], res: Results, deadline: float,
+               progress: Callable[[str], None]) -> None:
+    from models.backends.report import write_markdown
+
+    for size, variant in items:
+        progress(f"{variant} @ {size}")
+        if time.monotonic() > deadline:
+            res.rows.append(Row(size, variant, status="skipped (budget)"))
+            continue
+        try:
+            res.rows.append(bench_one(model, cfg, size, variant))
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            res.rows.append(Row(size, variant, status=_status(exc)))
+        write_markdown(res)
 
 
 def default_config(device: str, **overrides) -> BenchConfig:
     if torch.device(device).type == "cuda":
         cfg = BenchConfig(device=device, preset="standard", sizes=("480p", "720p", "1080p"),
                           variants=("eager-fp32", "eager-fp16", "eager-fp16-cl", "eager-fp16-cl-fastnorm",
-                                    "tensorrt-fp16", "compile-ro-fp16-cl", "compile-ma-fp16-cl"),
-                          streams=(1, 4, 16), stream_size="720p", iters=50)
+                                    "tensorrt-fp16", "compile-ro-fp16-cl"),
+                          streams=(1, 4, 16), stream_size="720p", iters=50,
+                          extra_variants=("compile-ro-fp16", "compile-ma-fp16-cl"))
     else:
         cfg = BenchConfig(device=device, preset="light", sizes=("240p", "480p-vga"),
                           variants=("eager-fp32", "eager-fp32-cl"), streams=(1, 4), stream_size="240p",

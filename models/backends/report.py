@@ -19,7 +19,7 @@ def to_markdown(res: Results) -> str:
         f"## stylecast bench: {res.device_name}",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
-        f"preset `{cfg.preset}`; {cfg.iters} timed iterations after 3 warm-up calls; median unless noted.",
+        f"preset `{cfg.preset}`; {cfg.iters} timed iterations after warm-up calls (3, or 1 when iterations < 3); median unless noted.",
         "Network = backend call on a device tensor (synchronised). End-to-end = uint8 numpy frame in -> "
         "uint8 numpy out via GpuPipeline (pinned upload, convert, stylize, convert, download; no temporal "
         "blend), synchronous latency. Pipelined fps = submit t+1 before collecting t (depth 2). "

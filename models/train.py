@@ -29,9 +29,10 @@ from models.transformer import PRESETS, TransformerNet, preset as get_preset
 
 
 # (style_weight, tv_weight) per loss network with the loss conventions of models.losses
-# (content weight 1). Lite0's Grams are larger than VGG's, hence its smaller style weight.
+# (content weight 1). VGG: the pytorch/examples ratio (1e10 / 1e5); Lite0's features have another
+# scale: 50 was tuned on short CPU runs (docs/bench/training.md).
 DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
-    "efficientnet_lite0": (20.0, 1e-5),
+    "efficientnet_lite0": (50.0, 1e-5),
     "vgg16": (1e5, 1e-5),
     "vgg19": (1e5, 1e-5),
 }
@@ -50,7 +51,7 @@ class TrainConfig:
     style_size: int = 384
     batch_size: int = 4
     steps: int = 2000
-    style_weight: float = 1e5
+    style_weight: float = 50.0
     content_weight: float = 1.0
     tv_weight: float = 1e-5
     lr: float = 1e-3

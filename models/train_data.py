@@ -22,38 +22,21 @@ VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"}
 
 
 def read_image_rgb(path: Path) -> np.ndarray:
-    try:
-        from models.media import read_image  # the project's I/O boundary when available
+    from models.media import read_image  # the project's I/O boundary (EXIF orientation, errors)
 
-        return read_image(path)
-    except ImportError:
-        import cv2
-
-        im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if im is None:
-            raise UserError(f"{path}: expected a readable image, got an unreadable file")
-        return np.ascontiguousarray(im[:, :, ::-1])
+    return read_image(path)
 
 
 def _video_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
-    try:
-        from models.media import open_video
-    except ImportError:
-        open_video = None
-    if open_video is not None:
-        with open_video(path) as reader:
-            n = reader.frame_count or 0
-            every = max(1, n // max_frames) if n else 4
-            for i, fr in enumerate(reader):
-                if i % every == 0:
-                    yield fr
-        return
-    import av  # fallback private reader until models.media exists
+    """About ``max_frames`` frames spread over the video (every k-th decoded frame)."""
+    from models.media import open_video
 
-    with av.open(str(path)) as c:
-        for i, fr in enumerate(c.decode(video=0)):
-            if i % 4 == 0:
-                yield fr.to_ndarray(format="rgb24")
+    with open_video(path) as reader:
+        n = reader.frame_count or 0
+        every = max(1, n // max_frames) if n else 4
+        for i, fr in enumerate(reader):
+            if i % every == 0:
+                yield fr
 
 
 def _shrink(im: np.ndarray, short_max: int) -> np.ndarray:

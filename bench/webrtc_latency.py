@@ -48,7 +48,7 @@ def frames_for(h: int, w: int, n: int = 12):
     return list(sample_frames(n=n, size=(h, w)))
 
 
-def forward_ms(device: str, h: int, w: int, reps: int = 5) -> float:
+def forward_ms(device: str, h: int, w: int, reps: int = 3) -> float:
     net = light_factory(device)("light")
     x = torch.rand(1, 3, h, w, device=device)
     ts = []

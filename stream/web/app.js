@@ -32,6 +32,20 @@ function selectMode(mode) {
     : "Press <b>Start</b> to watch the broadcast.";
   $("token").value = state.token;
   updateLock();
+  if (state.styles.length) refreshSettings().catch(() => {});
+}
+
+// In broadcast mode the controls show the broadcast's live settings (shared by every viewer).
+async function refreshSettings() {
+  const data = await (await fetch("/styles")).json();
+  if (state.mode === "view" && data.broadcast) {
+    $("temporal").checked = data.broadcast.temporal;
+    $("strength").value = data.broadcast.strength;
+    $("strength-val").textContent = Number(data.broadcast.strength).toFixed(2);
+    markStyle(data.broadcast.style);
+  } else if (state.mode === "mirror") {
+    markStyle(state.style || data.default);
+  }
 }
 
 function updateLock() {
@@ -56,6 +70,7 @@ async function loadStyles() {
     box.appendChild(b);
   }
   markStyle(state.style);
+  await refreshSettings();
 }
 
 function markStyle(name) {
@@ -80,7 +95,7 @@ async function sendSettings(patch) {
     headers: { "Content-Type": "application/json", "Authorization": "Bearer " + state.token },
   });
   const body = await r.json();
-  if (!r.ok) showError(body.error); else markStyle(body.style);
+  if (!r.ok) { showError(body.error); await refreshSettings(); } else markStyle(body.style);
 }
 
 function chooseStyle(name) {

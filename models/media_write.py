@@ -127,7 +127,7 @@ class VideoWriter:
             self._audio_src = None
             return
         ain = self._audio_src.streams.audio[0]
-        name = ain.codec_context.name
+        name = ain.codec_context.codec.canonical_name  # "mp3", not the decoder's "mp3float"
         if self.path.suffix.lower() in (".mp4", ".m4v"):
             copy = name in _MP4_AUDIO_COPY
         else:

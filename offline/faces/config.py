@@ -25,7 +25,7 @@ class FaceStyleConfig:
     bp_damping: float = 0.5
     # "patch": paste the chosen aligned exemplar patches (Wang & Tang 2009 style synthesis);
     # "energy": Shih et al. 2014 local energy transfer of the chosen exemplars onto the input.
-    transfer: str = "patch"
+    transfer: str = "energy"
     # Laplacian stack for "energy": levels, and the gain clamp [gain_min, gain_max] (Shih 2014 sec 3.3).
     levels: int = 5
     gain_min: float = 0.9

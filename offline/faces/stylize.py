@@ -22,7 +22,7 @@ from offline.faces.landmarks import Face
 from offline.faces.patches import (PatchGrid, data_costs, label_weights, smoothness_costs,
                                    standardize, synthesize)
 from offline.faces.seams import remove_seams, seam_band
-from offline.faces.transfer import energy_transfer
+from offline.faces.transfer import energy_transfer_luma
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class FaceStylizer:
         weights = label_weights(grid, labels, len(styled), hw)
         out = synthesize(weights, styled)
         if cfg.transfer == "energy":
-            out = energy_transfer(image.astype(np.float32), out, levels=cfg.levels,
+            out = energy_transfer_luma(image.astype(np.float32), out, levels=cfg.levels,
                                   gain_min=cfg.gain_min, gain_max=cfg.gain_max)
         if len(styled) > 1 and cfg.seam_band > 0:
             out = remove_seams(out, target, seam_band(weights, width=cfg.seam_band),

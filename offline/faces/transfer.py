@@ -38,3 +38,19 @@ def energy_transfer(inp: np.ndarray, example: np.ndarray, *, levels: int, gain_m
         gain = np.sqrt(_blur(le * le, sigma) / (_blur(li * li, sigma) + eps))
         out += li * np.clip(gain, gain_min, gain_max)
     return out
+
+
+def energy_transfer_luma(inp: np.ndarray, example: np.ndarray, *, levels: int, gain_min: float,
+                         gain_max: float) -> np.ndarray:
+    """Energy transfer of luminance; chrominance comes from the example (HxWx3 RGB in [0,1]).
+
+    Shih et al. process every Lab channel, which keeps the input's colour detail where the
+    example has none (a grey sketch would come out tinted); taking the example's chroma makes
+    the palette follow the exemplars, as a painted or drawn style should.
+    """
+    yi = cv2.cvtColor(inp.astype(np.float32), cv2.COLOR_RGB2YCrCb)
+    ye = cv2.cvtColor(example.astype(np.float32), cv2.COLOR_RGB2YCrCb)
+    y = energy_transfer(np.ascontiguousarray(yi[..., 0]), np.ascontiguousarray(ye[..., 0]), levels=levels, gain_min=gain_min, gain_max=gain_max)
+    out = ye.copy()
+    out[..., 0] = y
+    return cv2.cvtColor(out, cv2.COLOR_YCrCb2RGB)

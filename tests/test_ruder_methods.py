@@ -122,3 +122,22 @@ def test_fast_bidirectional_lowers_warping_error(tmp_path: Path, clip: list, los
     assert e_warp(clip, frames) < 0.8 * e_warp(clip, raw)
     # the forward recursion starts from the fresh stylization of the first frame
     torch.testing.assert_close(job.result("fwd", 0), raw[:1], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("net_name,optimizer", [("vgg19", "lbfgs"), ("vgg19", "adam"), ("efficientnet_lite0", "adam")])
+def test_optimizers_and_loss_nets_lower_the_loss(clip: list, loss_net: torch.nn.Module, net_name: str, optimizer: str) -> None:
+    from models.lossnets import build_loss_network
+
+    net = loss_net if net_name == "vgg19" else build_loss_network(net_name)
+    style_taps = list(TAPS) if net_name == "vgg19" else net.style_taps
+    content_tap = "relu2_1" if net_name == "vgg19" else net.content_tap
+    cfg = small_optim(optimizer=optimizer, style_taps=None, content_tap=None)
+    style = u8_to_tensor(read_png(shared_path("data", "styles", "starry_night.jpg")))
+    opt = FrameOptimizer(net, style, cfg, style_taps=style_taps, content_tap=content_tap, content_size=SIZE)
+    content = u8_to_tensor(clip[0])
+    init = content.clone()
+    _, before = opt.losses(init, opt.content_target(content), [])
+    out, after = opt.run(content, init, [], iterations=15, seed=0)
+    assert torch.equal(init, content)  # the caller's tensor is not modified
+    assert out.shape == content.shape and 0 <= out.min() and out.max() <= 1
+    assert after.total < 0.7 * before.total and after.style < before.style, (before, after)

@@ -44,13 +44,13 @@ def _fixed_loss(cfg: T.TrainConfig, model: torch.nn.Module) -> float:
 
 
 def test_short_training_lowers_loss(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, steps=25)
+    cfg = _cfg(tmp_path, steps=12)
     before = _fixed_loss(cfg, T.init_model(cfg))
     res = T.train(cfg, progress=False)
     after = _fixed_loss(cfg, res.model)
     assert after < 0.8 * before, (before, after)
     model, meta = load_style(res.output)
-    assert meta["training"]["steps"] == 25 and meta["style_sha256"] and meta["loss_net"] == "efficientnet_lite0"
+    assert meta["training"]["steps"] == 12 and meta["style_sha256"] and meta["loss_net"] == "efficientnet_lite0"
     assert (tmp_path / "out.safetensors.work" / "state.pt").exists()
 
 
@@ -75,3 +75,21 @@ def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--content"):
         T.train(_cfg(tmp_path, content=(str(tmp_path / "nope"),)), progress=False)
     assert not Path(tmp_path / "out.safetensors").exists()
+
+
+def test_cli_train_writes_named_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from models.cli import main
+    from models.registry import resolve_style
+
+    monkeypatch.setenv("STYLECAST_STYLES_DIR", str(tmp_path / "styles"))
+    style = str(shared_path("data", "styles", "wave.jpg"))
+    content = str(shared_path("data", "content", "tubingen.jpg"))
+    args = ["train", "--style", style, "--content", content, "--size", "32", "--style-size", "48",
+            "--batch-size", "1", "--steps", "2", "--device", "cpu", "--preview-every", "1"]
+    assert main([*args, "-o", "tiny"]) == 0
+    path = resolve_style("tiny")
+    assert path == tmp_path / "styles" / "tiny.safetensors"
+    assert (tmp_path / "styles" / "tiny.safetensors.work" / "preview_000002.png").exists()
+    assert main([*args, "-o", "sub/dir.png"]) == 2
+    assert "expected a style NAME or a path ending in .safetensors" in capsys.readouterr().err

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "short": ("+ short-term temporal loss (J={1})", "ruder", RuderConfig(optim=base, long_term=(1,))),
         "long": (f"+ long-term (J={{{args.long_term}}})", "ruder", RuderConfig(optim=base, long_term=long_term)),
         "multipass": (f"multi-pass ({args.passes} passes x {args.pass_iterations} it, temporal from pass {args.temporal_after})", "multipass",
-                      MultipassConfig(optim=dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, init="random", temporal_weight=2e3),
+                      MultipassConfig(optim=dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, init="random", temporal_weight=3.25e7),
                                       passes=args.passes, temporal_after=args.temporal_after)),
     }
     keys = list(rows) if args.rows == "all" else args.rows.split(",")

@@ -32,7 +32,7 @@ def test_resume_after_interrupt_is_identical(tmp_path: Path, clip: list, loss_ne
     cfgs = dict(
         ruder=RuderConfig(optim=small_optim(iterations=6, first_iterations=8), long_term=(1, 2)),
         multipass=MultipassConfig(optim=small_optim(iterations=4, first_iterations=None, init="random",
-                                                    temporal_weight=2e3), passes=2, temporal_after=2),
+                                                    temporal_weight=3.25e7), passes=2, temporal_after=2),
     )
     kw = dict(method=method, ruder=cfgs["ruder"], multipass=cfgs["multipass"])
     full, _ = run_method(tmp_path / "a", clip, loss_net, **kw)

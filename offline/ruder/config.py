@@ -1,12 +1,16 @@
 """Frozen configuration of the offline methods, with the defaults of Ruder et al.
 
 Weights. The original Lua code (manuelruder/artistic-videos) uses content 5e0, style 1e2,
-temporal 1e3 (5e2 in multi-pass), tv 1e-3 on Caffe VGG19 whose input is 0..255 minus the mean.
-Our loss networks take torchvision-normalised input ((x-mean)/std, x in [0,1]), so features are
-~255*0.226 = 57.6x smaller, the content loss (feature MSE) ~3.3e3x smaller, the style loss
-(squared Gram difference) ~1.1e7x smaller, and the pixel temporal loss (MSE on a 0..1 scale)
-255^2 = 6.5e4x smaller. Re-expressed relative to content weight 1 this gives style ~6.6e4 and
-temporal ~3.9e3 (multi-pass ~2e3); those are our defaults.
+temporal 1e3 (5e2 in multi-pass), tv 1e-3 on Caffe VGG19 (input 0..255 minus the mean). Our
+loss networks take RGB [0,1]; the VGG19 weights we use (Keras/Caffe VGG19 with the input
+normalisation folded into conv1) give the *same* features as Caffe, and our style/content
+losses use the same normalisation as neural-style (Gram / (C*H*W), MSE), so content 5 and
+style 100 carry over unchanged. The temporal loss is a pixel MSE on a 0..1 scale instead of
+0..255, so its weight is multiplied by 255^2: 1e3 -> 6.5e7 (multi-pass 5e2 -> 3.25e7). TV: the
+Lua TV is a quadratic sum on 0..255, ours (models.losses.tv_loss) a mean L1 on 0..1; 1e6 gives
+about the same per-pixel pull relative to the content term at 1024x436 (our choice).
+Networks with other feature scales (torchvision's own VGG weights: ~58x smaller features, so
+~3300x smaller style-to-content ratio) need --style-weight adjusted.
 """
 from __future__ import annotations
 
@@ -24,10 +28,10 @@ VGG_CONTENT_TAP = "relu4_2"
 class OptimConfig:
     """Per-frame Gatys et al. optimization (loss weights in our [0,1]/torchvision scale)."""
 
-    content_weight: float = 1.0
-    style_weight: float = 6.6e4
-    temporal_weight: float = 3.9e3  # 0 = plain per-frame optimization (the baseline)
-    tv_weight: float = 1e-3
+    content_weight: float = 5.0
+    style_weight: float = 100.0
+    temporal_weight: float = 6.5e7  # 0 = plain per-frame optimization (the baseline)
+    tv_weight: float = 1e6
     iterations: int = 1000
     first_iterations: int | None = 2000  # None = same as iterations
     optimizer: str = "lbfgs"
@@ -74,7 +78,7 @@ class MultipassConfig:
     """Multi-pass method (Ruder et al. IJCV 2018 Sec. 3.4; Lua artistic_video_multiPass.lua)."""
 
     optim: OptimConfig = field(
-        default_factory=lambda: OptimConfig(iterations=100, first_iterations=None, temporal_weight=2e3, init="random", tol=0.0)
+        default_factory=lambda: OptimConfig(iterations=100, first_iterations=None, temporal_weight=3.25e7, init="random", tol=0.0)
     )
     passes: int = 15
     temporal_after: int = 8  # temporal loss on from this (1-based) pass on
@@ -90,7 +94,7 @@ MULTIPASS_PRESETS = {
     "paper": MultipassConfig(),
     # Our faster preset: ~3x fewer iterations in total, same schedule shape.
     "fast": MultipassConfig(
-        optim=OptimConfig(iterations=50, first_iterations=None, temporal_weight=2e3, init="random", tol=0.0),
+        optim=OptimConfig(iterations=50, first_iterations=None, temporal_weight=3.25e7, init="random", tol=0.0),
         passes=8,
         temporal_after=4,
     ),

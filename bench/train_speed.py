@@ -21,9 +21,8 @@ def _net(name: str):
         return build_loss_network(name)
     trunk, index = vgg.build_features(name)
     style, content = vgg.DEFAULT_TAPS[name]
-    net = LossNetwork(name, trunk, list(index), [*style, content], style, content, vgg.MEAN, vgg.STD)
-    net._vgg_index = index
-    return net
+    return LossNetwork(name, trunk, list(index), [*style, content], style, content, vgg.MEAN, vgg.STD,
+                       vgg_index=index)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ class LossNetwork(nn.Module):
 
     def __init__(self, name: str, trunk: nn.Module, tap_names: Sequence[str], taps: Sequence[str],
                  style_taps: Sequence[str], content_tap: str, mean: Sequence[float], std: Sequence[float],
-                 classifier: nn.Module | None = None) -> None:
+                 classifier: nn.Module | None = None, vgg_index: dict[str, int] | None = None) -> None:
         super().__init__()
         unknown = [t for t in taps if t not in tap_names]
         if unknown:
@@ -45,6 +45,7 @@ class LossNetwork(nn.Module):
         self.style_taps = list(style_taps)
         self.content_tap = content_tap
         self.classifier = classifier
+        self._vgg_index = dict(vgg_index or {})  # tap -> index in a VGG ``features`` Sequential
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.eval()
@@ -106,9 +107,8 @@ def build_loss_network(name: str, *, weights: str | None = None,
                                         if k.startswith("classifier.")})
         style, content = vgg.DEFAULT_TAPS[name]
         chosen = list(taps) if taps is not None else _default(style, content)
-        net = LossNetwork(name, trunk, list(index), chosen, style, content, vgg.MEAN, vgg.STD, classifier)
-        net._vgg_index = index
-        return net
+        return LossNetwork(name, trunk, list(index), chosen, style, content, vgg.MEAN, vgg.STD, classifier,
+                           vgg_index=index)
     if name == "efficientnet_lite0":
         trunk = effnet.load_lite0(weights)
         style, content = effnet.DEFAULT_STYLE_TAPS, effnet.DEFAULT_CONTENT_TAP

@@ -99,3 +99,23 @@ def test_vgg19_shared_weights_features_are_sane(monkeypatch: pytest.MonkeyPatch)
     assert float(cos(v["a"], v["b"], dim=0)) > float(cos(v["a"], v["c"], dim=0)) + 0.1
     with pytest.raises(UserError, match="only the conv trunk"):
         net.classify(torch.rand(1, 3, 32, 32))
+
+
+def test_vgg16_local_pth_without_prefix_fp16_upcast(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    ref, index = lossnets_vgg.build_features("vgg16")
+    sd = {k: v.half() for k, v in ref.state_dict().items()}  # keys "0.weight", ... (no "features.")
+    torch.save(sd, tmp_path / "vgg16.pth")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: pytest.fail("must not download"))
+    net = build_loss_network("vgg16", weights=str(tmp_path / "vgg16.pth"), taps=["relu1_2", "relu2_2"])
+    assert net.style_taps == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"] and net.content_tap == "relu2_2"
+    assert next(net.parameters()).dtype == torch.float32
+    x = torch.rand(1, 3, 20, 24)
+    ref.load_state_dict({k: v.float() for k, v in sd.items()})
+    mean = torch.tensor(lossnets_vgg.MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(lossnets_vgg.STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        want = ref[: index["relu2_2"] + 1]((x - mean) / std)
+        got = net(x)
+    assert got["relu2_2"].shape == (1, 128, 10, 12)
+    torch.testing.assert_close(got["relu2_2"], want, atol=1e-5, rtol=1e-5)

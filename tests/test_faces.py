@@ -179,3 +179,19 @@ def test_config_rejects_bad_values_naming_expected() -> None:
         FaceStyleConfig(transfer="paint")
     with pytest.raises(ValueError, match="stride: expected"):
         FaceStyleConfig(stride=40, patch=20)
+
+
+def test_cli_reports_bad_paths_as_one_line_errors_without_output(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from models.cli import main
+    img = tmp_path / "in.png"
+    cv2.imwrite(str(img), np.zeros((32, 32, 3), np.uint8))
+    out = tmp_path / "out.png"
+    rc = main(["faces", str(img), "--exemplars", str(tmp_path / "nope"), "-o", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "--exemplars: expected a directory" in capsys.readouterr().err
+    rc = main(["faces", str(tmp_path / "missing.png"), "--exemplars", str(tmp_path), "-o", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "input: expected an image or video file" in capsys.readouterr().err
+    (tmp_path / "ex").mkdir()
+    rc = main(["faces", str(img), "--exemplars", str(tmp_path / "ex"), "-o", str(tmp_path / "out.mp4")])
+    assert rc == 2 and "expected an image path like the input" in capsys.readouterr().err

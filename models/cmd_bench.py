@@ -25,6 +25,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--iters", type=int, help="timed iterations per item")
     p.add_argument("--budget-s", type=float, help="start no new item after this many seconds")
     p.add_argument("--cache-dir", type=Path, help="TensorRT engine cache directory")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (torch.set_num_threads); default: torch's")
     p.add_argument("--out", type=Path, help="also write the markdown table here")
     p.set_defaults(func=run)
 
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {device}: expected a CUDA device, but torch sees none (torch {torch.__version__})")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads: expected >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.iters is not None and args.iters < 1:
         raise UserError(f"--iters: expected >= 1, got {args.iters}")
     try:

@@ -255,3 +255,61 @@ def test_bench_cli_rejects_bad_options(capsys):
     assert "--variants: expected some of eager-fp32" in capsys.readouterr().err
     assert bench_main(["--device", "cpu", "--sizes", "big"]) == 2
     assert "got 'big'" in capsys.readouterr().err
+
+
+class FakeTorchTensorRT:
+    """Stands in for torch_tensorrt (compile/save/load) to test the engine cache on CPU."""
+
+    __version__ = "0.0-fake"
+
+    def __init__(self) -> None:
+        self.compiled = 0
+
+    def compile(self, module, *, ir, inputs, enabled_precisions):
+        assert ir == "dynamo" and enabled_precisions == {torch.float32} and inputs[0].shape == (1, 3, H, W)
+        self.compiled += 1
+        return module
+
+    def save(self, module, path, *, arg_inputs):
+        torch.save(module, path)
+
+    def load(self, path):
+        mod = torch.load(path, weights_only=False)
+        return type("Loaded", (), {"module": lambda self: mod})()
+
+
+def test_tensorrt_engine_is_cached_reloaded_and_rebuilt_when_corrupt(net, tmp_path):
+    from models.backends import tensorrt
+
+    fake = FakeTorchTensorRT()
+    build = {"tensorrt": partial(tensorrt.build, trt_module=fake)}
+    first = build_backend(net, kind="tensorrt", device="cpu", height=H, width=W, cache_dir=tmp_path, builders=build)
+    engines = list(tmp_path.glob("*.ep"))
+    assert fake.compiled == 1 and len(engines) == 1 and engines[0].with_suffix(".json").exists()
+    assert "cached at" in first.notes and first.parity.passed
+    second = build_backend(net, kind="tensorrt", device="cpu", height=H, width=W, cache_dir=tmp_path, builders=build)
+    assert fake.compiled == 1 and second.notes.startswith("loaded from cache")
+    x = parity_input(1, H, W, seed=8)
+    assert torch.equal(second(x), net(x))
+    other = build_backend(net, kind="tensorrt", device="cpu", height=H + 4, width=W, cache_dir=tmp_path,
+                          builders={"tensorrt": partial(tensorrt.build, trt_module=_ShapeAgnostic(fake))})
+    assert len(list(tmp_path.glob("*.ep"))) == 2 and other.notes.startswith("built")
+    engines[0].write_bytes(b"not an engine")
+    third = build_backend(net, kind="tensorrt", device="cpu", height=H, width=W, cache_dir=tmp_path, builders=build)
+    assert fake.compiled == 3 and "cached at" in third.notes
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+class _ShapeAgnostic:
+    def __init__(self, inner: FakeTorchTensorRT) -> None:
+        self.inner, self.__version__ = inner, inner.__version__
+
+    def compile(self, module, **kw):
+        self.inner.compiled += 1
+        return module
+
+    def save(self, module, path, *, inputs):  # the older keyword: the builder must detect it
+        return self.inner.save(module, path, arg_inputs=inputs)
+
+    def load(self, path):
+        return self.inner.load(path)

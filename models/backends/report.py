@@ -21,8 +21,8 @@ def to_markdown(res: Results) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
         f"preset `{cfg.preset}`; {cfg.iters} timed iterations after warm-up calls (3, or 1 when iterations < 3); median unless noted.",
         "Network = backend call on a device tensor (synchronised). End-to-end = uint8 numpy frame in -> "
-        "uint8 numpy out via GpuPipeline (pinned upload, convert, stylize, convert, download; no temporal "
-        "blend), synchronous latency. Pipelined fps = submit t+1 before collecting t (depth 2). "
+        "uint8 numpy out via GpuPipeline (on CUDA: pinned upload, convert, stylize, convert, download; no "
+        "temporal blend), synchronous latency. Pipelined fps = submit t+1 before collecting t (depth 2). "
         f"Speed-up = `{BASELINE}` network ms / this network ms, same run. PSNR = parity vs fp32 eager (dB).",
         "",
         "| size | backend | status | network ms | p99 ms | end-to-end ms | e2e fps | pipelined fps | speed-up | peak MiB | PSNR | build s |",

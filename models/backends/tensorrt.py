@@ -66,9 +66,11 @@ def _load(trt: ModuleType, path: Path) -> nn.Module:
     return loaded.module() if hasattr(loaded, "module") else loaded
 
 
-def build(model: nn.Module, spec: BackendSpec) -> Backend:
-    trt = _import_trt()
-    if spec.device.type != "cuda":
+def build(model: nn.Module, spec: BackendSpec, *, trt_module: ModuleType | None = None) -> Backend:
+    """``trt_module`` replaces ``import torch_tensorrt`` (tests inject a fake to check the
+    cache logic on CPU; only then is a non-CUDA device accepted)."""
+    trt = trt_module or _import_trt()
+    if spec.device.type != "cuda" and trt_module is None:
         raise BackendUnavailable("tensorrt", f"needs a CUDA device, got {spec.device}")
     if spec.dtype not in (torch.float16, torch.float32):
         raise BackendUnavailable("tensorrt", f"supports float16/float32, got {spec.dtype}")
@@ -77,7 +79,8 @@ def build(model: nn.Module, spec: BackendSpec) -> Backend:
     example = parity_input(spec.batch, spec.height, spec.width, device=spec.device).to(spec.dtype)
     key: EngineKey = engine_key(
         module, input_shape=tuple(example.shape), dtype=spec.dtype,
-        gpu_name=torch.cuda.get_device_name(spec.device), versions=_versions(trt),
+        gpu_name=torch.cuda.get_device_name(spec.device) if spec.device.type == "cuda" else str(spec.device),
+        versions=_versions(trt),
     )
     cache_dir = Path(spec.cache_dir) if spec.cache_dir else default_cache_dir()
     path = cache_dir / f"{key.digest()}.ep"

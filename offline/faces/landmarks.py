@@ -7,6 +7,7 @@ UserError naming the packages, and callers may inject any detector with the same
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,14 @@ def predictor_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=2)
+def _shape_predictor(path: str) -> object:
+    """The 68-point model is a 100 MB file (1-2 s to parse): load it once per process. It is
+    read-only after loading, so sharing it between detectors is safe."""
+    import dlib
+    return dlib.shape_predictor(path)
+
+
 class DlibDetector:
     """``image`` HxWx3 uint8 RGB -> faces sorted left to right."""
 
@@ -51,7 +60,7 @@ class DlibDetector:
             raise UserError(f"face detection needs dlib: {INSTALL_HINT} ({exc})") from None
         self._dlib = dlib
         self._detect = dlib.get_frontal_face_detector()
-        self._predict = dlib.shape_predictor(str(predictor_path()))
+        self._predict = _shape_predictor(str(predictor_path()))
         self.upsample = upsample
         self.threshold = threshold
 

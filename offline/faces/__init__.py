@@ -2,13 +2,28 @@
 
 Pipeline per face: landmarks -> align every exemplar by a piecewise-affine warp -> choose one
 exemplar per overlapping patch with an MRF (loopy min-sum belief propagation) -> transfer the style
-(patch synthesis or Shih et al. 2014 local energy transfer) -> remove seams with a guided filter
+(Shih et al. 2014 local energy transfer, or patch synthesis) -> remove seams with a guided filter
 steered by the input -> composite back with a soft mask. See docs/faces.md.
-"""
-from offline.faces.config import FaceStyleConfig
-from offline.faces.exemplars import Exemplar, ExemplarSet, load_exemplars
-from offline.faces.stylize import FaceResult, FaceStylizer
 
-__all__ = [
-    "FaceStyleConfig", "Exemplar", "ExemplarSet", "load_exemplars", "FaceResult", "FaceStylizer",
-]
+Names are imported lazily so that `stylecast --help` (which reads only the config) stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FaceStyleConfig": "offline.faces.config",
+    "Exemplar": "offline.faces.exemplars",
+    "ExemplarSet": "offline.faces.exemplars",
+    "load_exemplars": "offline.faces.exemplars",
+    "FaceResult": "offline.faces.stylize",
+    "FaceStylizer": "offline.faces.stylize",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'offline.faces' has no attribute {name!r}")

@@ -8,7 +8,7 @@ photo with the other 5 pairs as exemplars and compare with the artist's real ske
   the grey photo itself as a floor.
 Metrics: SSIM on grey (higher is better) and a VGG19 perceptual distance (channel-normalised
 feature MSE at relu1_1..relu5_1, like LPIPS without learned weights; lower is better).
-Usage: .venv/bin/python bench/faces_sketch.py [--gatys-iters 60] [--figure docs/faces_figure.png]
+Usage: .venv/bin/python bench/faces_sketch.py [--gatys-iters 30] [--figure docs/faces_figure.png]
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def gatys(net: torch.nn.Module, content: np.ndarray, style: np.ndarray, *, iters
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--gatys-iters", type=int, default=60)
+    ap.add_argument("--gatys-iters", type=int, default=30)
     ap.add_argument("--gatys-scale", type=float, default=0.5)
     ap.add_argument("--figure", default=str(ROOT / "docs" / "faces_figure.png"))
     args = ap.parse_args()
@@ -127,17 +127,24 @@ def main() -> None:
         print(f"{item.name}: ssim multi {rows['multi-exemplar, Shih energy transfer (default)'][-1][0]:.3f} "
               f"single {rows['single exemplar (mean of 5)'][-1][0]:.3f} gatys {rows['Gatys et al. 2016, most-chosen exemplar as style'][-1][0]:.3f}",
               flush=True)
+        report(rows, times, args, done=len(rows["grey photo (no stylization)"]))
+        if fig_row and args.figure and item is ex.items[0]:
+            save_figure(Path(args.figure), *fig_row)
 
-    print(f"\nmachine: {platform.machine()} {platform.processor() or ''}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; multi-exemplar {times['multi'] / 6:.2f} s/face, "
-          f"Gatys ({args.gatys_iters} L-BFGS iters at {args.gatys_scale}x) {times['gatys'] / 6:.1f} s/face")
-    print("\n| method | SSIM ↑ (mean ± sd over 6) | VGG19 perceptual distance ↓ |")
+
+
+def report(rows: dict[str, list[tuple[float, float]]], times: dict[str, float], args: argparse.Namespace,
+           *, done: int) -> None:
+    """Print the table so far (the run is long on a shared CPU; partial tables are still useful)."""
+    print(f"\nafter {done}/6 pairs; machine: {platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; multi-exemplar {times['multi'] / done:.2f} s/face, "
+          f"Gatys ({args.gatys_iters} L-BFGS iters at {args.gatys_scale}x) {times['gatys'] / done:.1f} s/face")
+    print("\n| method | SSIM ↑ (mean ± sd) | VGG19 perceptual distance ↓ (mean ± sd) |")
     print("| --- | --- | --- |")
     for name, vals in rows.items():
         v = np.array(vals)
-        print(f"| {name} | {v[:, 0].mean():.3f} ± {v[:, 0].std():.3f} | {v[:, 1].mean():.3f} ± {v[:, 1].std():.3f} |")
-    if fig_row and args.figure:
-        save_figure(Path(args.figure), *fig_row)
+        print(f"| {name} | {v[:, 0].mean():.3f} ± {v[:, 0].std():.3f} | {v[:, 1].mean():.3f} ± {v[:, 1].std():.3f} |",
+              flush=True)
 
 
 def save_figure(path: Path, photo: np.ndarray, exemplars: list[np.ndarray], result: np.ndarray,

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from models import checkpoint as ckpt
 from models.errors import UserError
 from models.losses import content_loss, gram, style_loss, tv_loss
-from models.lossnets import build_loss_network
+from models.lossnets import LossNetwork, build_loss_network
 from models.train_data import CropSampler, load_content, read_image_rgb
 from models.transformer import PRESETS, TransformerNet, preset as get_preset
 
@@ -90,7 +90,8 @@ def init_model(cfg: TrainConfig) -> TransformerNet:
     return model
 
 
-def compute_losses(model, lossnet, targets: dict[str, torch.Tensor], x: torch.Tensor, cfg: TrainConfig):
+def compute_losses(model: TransformerNet, lossnet: LossNetwork, targets: dict[str, torch.Tensor], x: torch.Tensor,
+                   cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(total, content, style, tv) for content batch ``x``."""
     y = model.forward_unclamped(x)
     fy = lossnet(y)
@@ -102,7 +103,7 @@ def compute_losses(model, lossnet, targets: dict[str, torch.Tensor], x: torch.Te
     return cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt, lc, ls, lt
 
 
-def style_targets(cfg: TrainConfig, net, device: torch.device) -> dict[str, torch.Tensor]:
+def style_targets(cfg: TrainConfig, net: LossNetwork, device: torch.device) -> dict[str, torch.Tensor]:
     im = read_image_rgb(Path(cfg.style))
     x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float().div(255)
     h, w = x.shape[-2:]
@@ -114,7 +115,7 @@ def style_targets(cfg: TrainConfig, net, device: torch.device) -> dict[str, torc
     return {k: gram(feats[k]).detach() for k in net.style_taps}
 
 
-def _save_state(path: Path, model, opt, step: int, sampler: CropSampler, losses: list[float], cfg: TrainConfig) -> None:
+def _save_state(path: Path, model: TransformerNet, opt: torch.optim.Optimizer, step: int, sampler: CropSampler, losses: list[float], cfg: TrainConfig) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                 "sampler_rng": sampler.gen.get_state(), "torch_rng": torch.get_rng_state(),

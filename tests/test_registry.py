@@ -62,3 +62,18 @@ def test_cli_lists_styles(user_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["styles"]) == 0
     out = capsys.readouterr().out
     assert "mine" in out and "user" in out and registry.DEFAULT_STYLE in out and "efficientnet_lite0" in out
+
+
+def test_cli_imports_pth_into_user_dir(user_dir: Path, tmp_path: Path) -> None:
+    from models.cli import main
+
+    torch.manual_seed(2)
+    ref = TransformerNet(PRESETS["light"]).eval()
+    torch.save(ref.state_dict(), tmp_path / "old.pth")
+    assert main(["styles", "--import-pth", str(tmp_path / "old.pth"), "--name", "old", "--preset", "light"]) == 0
+    net = registry.load_stylizer("old")
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), ref(x), atol=0, rtol=0)
+    assert main(["styles", "--import-pth", str(tmp_path / "old.pth"), "--name", "x", "--preset", "standard"]) == 2
+    assert not (user_dir / "x.safetensors").exists()

@@ -14,6 +14,13 @@ _FLAGS = ("transfer", "patch", "stride", "smooth_weight", "grad_weight", "seam_r
           "detect_upsample", "detect_threshold")
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("faces", help="stylize faces from a set of exemplar portraits (image or video)",
                        description="Stylize every face in INPUT with the style of the exemplars in DIR "
@@ -50,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     exemplar_dir = Path(args.exemplars)
     if not exemplar_dir.is_dir():
         raise UserError(f"--exemplars: expected a directory, got {exemplar_dir}")
-    is_image = media.is_image_path(src)
-    if is_image != media.is_image_path(dst):
+    is_image = _is_image(src)
+    if is_image != _is_image(dst):
         raise UserError(f"output: expected an {'image' if is_image else 'video'} path like the input, got {dst}")
     detector = default_detector(upsample=config.detect_upsample, threshold=config.detect_threshold)
     exemplars = load_exemplars(exemplar_dir, detector)

@@ -101,7 +101,8 @@ async def viewers_at_30(h: int, w: int, style: str, max_viewers: int, seconds: f
             for p in peers:  # drain
                 while not p.frames.empty():
                     p.frames.get_nowait()
-            await asyncio.sleep(1.0)  # warm-up of the new encoder
+            for _ in range(5):  # warm-up: the new viewer's encoder, keyframe and jitter buffer
+                await peers[-1].next_frame(timeout=60)
             counts = [0] * len(peers)
             t0 = time.monotonic()
 
@@ -130,6 +131,14 @@ async def main_async(args) -> None:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, device {args.device}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
+    if args.part in ("all", "latency"):
+        await latency_table(args, sizes)
+    if args.part in ("all", "fanout"):
+        await fanout_table(args, sizes)
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+
+
+async def latency_table(args, sizes) -> None:
     print("| size | forward light (ms, baseline) | server latency p50 / p99 (ms) | ratio p50/forward | server fps | drops |")
     print("|---|---|---|---|---|---|")
     for w, h in sizes:
@@ -138,13 +147,15 @@ async def main_async(args) -> None:
         print(f"| {w}x{h} | {fwd:.0f} | {m['p50']:.0f} / {m['p99']:.0f} (n={m['n']}) | {m['p50'] / fwd:.2f} | "
               f"{m['server_fps']} | {m['drops']} |", flush=True)
     print()
+
+
+async def fanout_table(args, sizes) -> None:
     print("| size | stylizer | viewers held at >=27 fps | per step (viewers, min fps, mean fps) |")
     print("|---|---|---|---|")
     for w, h in sizes:
         for style in ("identity", "light"):
             held, log = await viewers_at_30(h, w, style, args.max_viewers, args.seconds / 2, args.device)
             print(f"| {w}x{h} | {style} | {held} | {log} |", flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 
 def main() -> int:
@@ -152,6 +163,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--sizes", default="640x480,1280x720")
     ap.add_argument("--max-viewers", type=int, default=8)
+    ap.add_argument("--part", choices=["all", "latency", "fanout"], default="all")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     asyncio.run(main_async(ap.parse_args()))
     return 0

@@ -49,7 +49,7 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "s=0.7 (default)": TemporalConfig(),
     "s=0.85": TemporalConfig(strength=0.85),
     "s=0.7 bwd-only": TemporalConfig(check="bwd"),
-    "s=0.7 no photometric": TemporalConfig(photometric_threshold=None),
+    "s=0.7 plain blend (no contrast restore)": TemporalConfig(preserve_contrast=False),
 }
 
 

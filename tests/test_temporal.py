@@ -37,7 +37,7 @@ def test_static_scene_limits() -> None:
     x = _pan(1)
     s1, s2 = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96)
     for strength in (0.0, 0.5, 1.0):
-        b = TemporalBlender(TemporalConfig(strength=strength))
+        b = TemporalBlender(TemporalConfig(strength=strength, preserve_contrast=False))
         b(x, s1)
         out = b(x, s2)
         torch.testing.assert_close(out, s2 + strength * (s1 - s2), atol=1e-4, rtol=0)
@@ -107,6 +107,23 @@ def test_dis_path_finds_most_of_the_uncovered_strip() -> None:
     assert fresh_share[0.08] > 0.4 and fresh_share[0.08] > fresh_share[None] + 0.3
 
 
+def test_restore_detail_undoes_averaging_loss_only() -> None:
+    from models.temporal import restore_detail
+
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.rand(1, 3, 48, 64, generator=g), torch.rand(1, 3, 48, 64, generator=g)
+    torch.testing.assert_close(restore_detail(a, a), a, atol=1e-6, rtol=0)  # nothing averaged: unchanged
+
+    def detail_energy(t: torch.Tensor) -> float:
+        return float(((t - F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, 1)) ** 2).mean())
+
+    mix = 0.5 * a + 0.5 * b  # two unrelated stroke patterns: half the detail energy
+    assert detail_energy(mix) < 0.6 * detail_energy(a)
+    fixed = restore_detail(mix, a, window=3)
+    assert detail_energy(fixed) == pytest.approx(detail_energy(a), rel=0.2)
+    torch.testing.assert_close(F.avg_pool2d(fixed, 8), F.avg_pool2d(mix, 8), atol=0.05, rtol=0)  # local mean kept
+
+
 def test_scene_cut_resets_history() -> None:
     a = _pan(1, seed=1) * 0.2  # dark shot
     c = 0.8 + 0.2 * _pan(1, seed=2)  # bright shot
@@ -135,7 +152,7 @@ def test_bwd_only_check_and_custom_flow() -> None:
         calls.append(tuple(a.shape))
         return torch.zeros(a.shape[0], 2, *a.shape[-2:])
 
-    b = TemporalBlender(TemporalConfig(strength=0.5, check="bwd", photometric_threshold=None), flow=zero_flow)
+    b = TemporalBlender(TemporalConfig(strength=0.5, check="bwd", photometric_threshold=None, preserve_contrast=False), flow=zero_flow)
     s1, s2 = torch.rand_like(x[:1]), torch.rand_like(x[:1])
     b(x[:1], s1)
     out = b(x[1:], s2)

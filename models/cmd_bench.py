@@ -25,6 +25,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--iters", type=int, help="timed iterations per item")
     p.add_argument("--budget-s", type=float, help="start no new item after this many seconds")
     p.add_argument("--cache-dir", type=Path, help="TensorRT engine cache directory")
+    p.add_argument("--temporal", action=argparse.BooleanOptionalAction, default=None,
+                   help="also time end-to-end with models.temporal.TemporalBlender (default: on for GPU)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (torch.set_num_threads); default: torch's")
     p.add_argument("--out", type=Path, help="also write the markdown table here")
     p.set_defaults(func=run)
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = default_config(device, preset=args.preset, sizes=_csv(args.sizes), variants=_csv(args.variants),
                          streams=streams, stream_size=args.stream_size or None, iters=args.iters,
                          budget_s=args.budget_s, out=args.out, cache_dir=args.cache_dir,
-                         extra_variants=extra)
+                         extra_variants=extra, temporal=args.temporal)
     model = _model(args.style, cfg.preset)
     try:
         from tqdm import tqdm

@@ -75,6 +75,8 @@ class BenchConfig:
     cache_dir: Path | None = None
     # Run after the concurrent-stream items, only if budget remains (slow to build).
     extra_variants: tuple[str, ...] = ()
+    # Also time end-to-end with models.temporal.TemporalBlender (flow + warp + blend) per stream.
+    temporal: bool = False
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Row:
     net_ms: float = math.nan
     net_p99_ms: float = math.nan
     e2e_ms: float = math.nan
+    e2e_temporal_ms: float = math.nan
     fps_pipelined: float = math.nan
     mem_mib: float = math.nan
     psnr: float = math.nan
@@ -179,9 +182,28 @@ def bench_one(model: nn.Module, cfg: BenchConfig, size: str, variant: str) -> Ro
         prev = nxt
     prev.result()
     row.fps_pipelined = n / (time.perf_counter() - t0)
+    if cfg.temporal:
+        row.e2e_temporal_ms = _temporal_ms(backend, dev, h, w, cfg.iters)
     if dev.type == "cuda":
         row.mem_mib = torch.cuda.max_memory_allocated(dev) / 2**20
     return row
+
+
+def moving_frames(h: int, w: int, n: int = 8) -> list[np.ndarray]:
+    """A camera pan: the sample shifted by 3 px per frame, so optical flow has work to do."""
+    base = sample_u8(h, w)
+    return [np.ascontiguousarray(np.roll(base, 3 * t, axis=1)) for t in range(n)]
+
+
+def _temporal_ms(backend: Callable, dev: torch.device, h: int, w: int, iters: int) -> float:
+    from models.temporal import TemporalBlender  # lazy: only this measurement needs it
+
+    pipe = GpuPipeline(backend, device=dev, dtype=backend.dtype, blender_factory=TemporalBlender)
+    frames = moving_frames(h, w)
+    counter = iter(range(10**9))
+    return statistics.median(
+        time_calls(lambda: pipe.process({"s": frames[next(counter) % len(frames)]}), device=dev, iters=iters)
+    )
 
 
 def bench_streams(model: nn.Module, cfg: BenchConfig, n: int, variant: str) -> StreamRow:
@@ -266,7 +288,7 @@ def default_config(device: str, **overrides) -> BenchConfig:
                           variants=("eager-fp32", "eager-fp16", "eager-fp16-cl", "eager-fp16-cl-fastnorm",
                                     "tensorrt-fp16", "compile-ro-fp16-cl"),
                           streams=(1, 4, 16), stream_size="720p", iters=50,
-                          extra_variants=("compile-ro-fp16", "compile-ma-fp16-cl"))
+                          extra_variants=("compile-ro-fp16", "compile-ma-fp16-cl"), temporal=True)
     else:
         cfg = BenchConfig(device=device, preset="light", sizes=("240p", "480p-vga"),
                           variants=("eager-fp32", "eager-fp32-cl"), streams=(1, 4), stream_size="240p",

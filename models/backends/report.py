@@ -23,10 +23,12 @@ def to_markdown(res: Results) -> str:
         "Network = backend call on a device tensor (synchronised). End-to-end = uint8 numpy frame in -> "
         "uint8 numpy out via GpuPipeline (on CUDA: pinned upload, convert, stylize, convert, download; no "
         "temporal blend), synchronous latency. Pipelined fps = submit t+1 before collecting t (depth 2). "
+        "E2e + temporal = the same with models.temporal.TemporalBlender per stream (flow, warp, blend) on a "
+        "3 px/frame pan. "
         f"Speed-up = `{BASELINE}` network ms / this network ms, same run. PSNR = parity vs fp32 eager (dB).",
         "",
-        "| size | backend | status | network ms | p99 ms | end-to-end ms | e2e fps | pipelined fps | speed-up | peak MiB | PSNR | build s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| size | backend | status | network ms | p99 ms | end-to-end ms | e2e fps | pipelined fps | e2e + temporal ms | speed-up | peak MiB | PSNR | build s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     base = {r.size: r.net_ms for r in res.rows if r.variant == BASELINE and r.status == "ok"}
     order = sorted(res.rows, key=lambda r: (size_hw(r.size)[0] * size_hw(r.size)[1], r.variant != BASELINE))
@@ -36,7 +38,7 @@ def to_markdown(res: Results) -> str:
         fps = 1e3 / r.e2e_ms if r.status == "ok" else math.nan
         lines.append(
             f"| {(r.size + ' ') if r.size in SIZES else ''}{w}x{h} | {r.variant} | {r.status} | {_f(r.net_ms)} | {_f(r.net_p99_ms)} | {_f(r.e2e_ms)} | "
-            f"{_f(fps, '{:.1f}')} | {_f(r.fps_pipelined, '{:.1f}')} | {_f(speed, '{:.2f}x')} | {_f(r.mem_mib, '{:.0f}')} | "
+            f"{_f(fps, '{:.1f}')} | {_f(r.fps_pipelined, '{:.1f}')} | {_f(r.e2e_temporal_ms)} | {_f(speed, '{:.2f}x')} | {_f(r.mem_mib, '{:.0f}')} | "
             f"{_f(r.psnr, '{:.1f}')} | {_f(r.build_s, '{:.1f}')} |"
         )
     if res.streams:

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passes", type=int, default=6)
     ap.add_argument("--temporal-after", type=int, default=4)
     ap.add_argument("--pass-iterations", type=int, default=25)
+    ap.add_argument("--mp-init", default="random", choices=("random", "prev-warped"),
+                    help="multi-pass: init of pass 1 (Lua default random; prevWarped is its other option)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     ap.add_argument("--rows", default="all", help="comma list of row keys: random,prev,short,long,multipass")
     ap.add_argument("--work", default=None, help="keep job directories here (default: temp)")
@@ -69,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         "prev": ("prev-warped init, no temporal loss", "ruder", RuderConfig(optim=dataclasses.replace(base, temporal_weight=0.0), long_term=(1,))),
         "short": ("+ short-term temporal loss (J={1})", "ruder", RuderConfig(optim=base, long_term=(1,))),
         "long": (f"+ long-term (J={{{args.long_term}}})", "ruder", RuderConfig(optim=base, long_term=long_term)),
-        "multipass": (f"multi-pass ({args.passes} passes x {args.pass_iterations} it, temporal from pass {args.temporal_after})", "multipass",
-                      MultipassConfig(optim=dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, init="random", temporal_weight=3.25e7),
+        "multipass": (f"multi-pass ({args.passes} passes x {args.pass_iterations} it, temporal from pass {args.temporal_after}, pass-1 init {args.mp_init})", "multipass",
+                      MultipassConfig(optim=dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, init=args.mp_init, temporal_weight=3.25e7),
                                       passes=args.passes, temporal_after=args.temporal_after)),
     }
     keys = list(rows) if args.rows == "all" else args.rows.split(",")

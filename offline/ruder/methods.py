@@ -54,7 +54,7 @@ def run_ruder(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: RuderConfig,
         init = _init(o.first_init if i == 0 else o.init, job=job, flows=flows, stage=stage, i=i,
                      content=content, seed=seed)
         iters = o.first_iterations if (i == 0 and o.first_iterations) else o.iterations
-        out, terms = opt.run(content, init, targets, iterations=iters, seed=seed)
+        out, terms = opt.run(content, init, targets, iterations=iters)
         job.save_result(stage, i, out)
         bar.set_postfix(style=f"{terms.style:.3g}", temporal=f"{terms.temporal:.3g}")
         if on_frame is not None:
@@ -107,7 +107,7 @@ def run_multipass(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: Multipas
             targets = []
             if p >= cfg.temporal_after and o.temporal_weight > 0 and src in warped:
                 targets = [TemporalTarget(warped=warped[src][0], weight=warped[src][1])]
-            out, _ = opt.run(content, init, targets, iterations=o.iterations, seed=seed)
+            out, _ = opt.run(content, init, targets, iterations=o.iterations)
             job.save_result(stage, i, out)
             if on_frame is not None:
                 on_frame(stage, i)

@@ -83,11 +83,13 @@ class FrameOptimizer:
             return self.net(content.float())[self.content_tap].float().detach()
 
     def run(self, content: Tensor, init: Tensor, targets: list[TemporalTarget], *, iterations: int,
-            seed: int, on_iter: Callable[[int], None] | None = None) -> tuple[Tensor, LossTerms]:
-        """Optimise from ``init`` (not modified); returns the clamped image and its final losses."""
+            on_iter: Callable[[int], None] | None = None) -> tuple[Tensor, LossTerms]:
+        """Optimise from ``init`` (not modified); returns the clamped image and its final losses.
+
+        Deterministic given its inputs (no sampling inside; random inits are made by the caller
+        from a per-frame seed), which is what makes resumed jobs identical."""
         check_frames(content, "content")
         check_frames(init, "init", like=content)
-        torch.manual_seed(seed)  # nothing random below today, but keep any future sampling seeded
         p_target = self.content_target(content)
         x = init.detach().float().clone(memory_format=torch.contiguous_format).requires_grad_(True)
         cfg = self.cfg

@@ -6,11 +6,8 @@ against known values after the VP8 round trip. Every wait is bounded by asyncio.
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import numpy as np
-import pytest
-import torch
 from aiohttp.test_utils import TestServer
 
 from stream.server.app import CTX, create_app

@@ -10,18 +10,11 @@ import aiohttp
 import av
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestServer
 
-from stream.server.app import CTX, create_app
+from stream.server.app import CTX
 from stream.server.client import ArrayTrack, connect
 from stream.server.config import ServerConfig
-from tests.test_server import H, W, base, factory, is_inverted, pattern, run
-
-
-async def started(cfg: ServerConfig) -> TestServer:
-    server = TestServer(create_app(cfg, factory, styles=["invert", "identity"]), host="127.0.0.1", port=0)
-    await server.start_server()
-    return server
+from tests.test_server import H, W, base, pattern, run, started
 
 
 async def post(url: str, **kw) -> tuple[int, dict]:

@@ -17,7 +17,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from stream.server.recorder import Recorder
 from stream.server.sources import FrameSource
-from stream.server.tracks import BroadcastTrack, StreamState, process_frame, to_video_frame
+from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, process_frame
 from stream.server.worker import StyleWorker
 
 VIDEO_TIME_BASE = Fraction(1, 90000)  # RTP video clock
@@ -42,7 +42,7 @@ class Broadcaster:
     def subscribe(self) -> MediaStreamTrack:
         self.viewers += 1
         self._wake.set()
-        return self.relay.subscribe(self.track, buffered=False)
+        return ViewerTrack(self.relay.subscribe(self.track, buffered=False))
 
     def unsubscribe(self, proxy: MediaStreamTrack) -> None:
         self.viewers = max(0, self.viewers - 1)
@@ -66,9 +66,9 @@ class Broadcaster:
             if n == 0:
                 next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
-            res = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender)
             pts = int(n * period * 90000)
-            self.track.slot.put(to_video_frame(res.frame, pts, VIDEO_TIME_BASE))
+            res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE)
+            self.track.slot.put(vf)
             if self.recorder is not None:
                 self.recorder.write(res.frame)
             h, w = res.frame.shape[:2]

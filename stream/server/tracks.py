@@ -83,16 +83,32 @@ class StreamState:
         return {"style": self.style, "temporal": self.temporal, "strength": self.strength}
 
 
-def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style: str, blender: Any) -> Stylized:
-    """Decode + stylize on the worker thread (``to_ndarray`` is a colour conversion: not loop work)."""
-    arr = frame if isinstance(frame, np.ndarray) else frame.to_ndarray(format="rgb24")
-    return worker.stylize_sync(arr, style, blender)
+def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style: str, blender: Any,
+                  pts: int | None = None, time_base: Any = None) -> tuple[Stylized, av.VideoFrame]:
+    """Decode, stylize and re-encode to yuv420p on the worker thread (colour conversions are not loop work).
+
+    The output is already yuv420p so aiortc's encoders do not call ``frame.reformat`` themselves.
+    """
+    if isinstance(frame, np.ndarray):
+        arr = frame
+    else:
+        arr = frame.to_ndarray(format="rgb24")
+        pts, time_base = frame.pts, frame.time_base
+    res = worker.stylize_sync(arr, style, blender)
+    return res, to_video_frame(res.frame, pts, time_base)
 
 
 def to_video_frame(out: np.ndarray, pts: int | None, time_base: Any) -> av.VideoFrame:
-    vf = av.VideoFrame.from_ndarray(out, format="rgb24")
+    vf = av.VideoFrame.from_ndarray(out, format="rgb24").reformat(format="yuv420p")
     vf.pts, vf.time_base = pts, time_base
     return vf
+
+
+def copy_frame(frame: av.VideoFrame) -> av.VideoFrame:
+    """A private copy of a yuv420p frame (see :class:`ViewerTrack`)."""
+    out = av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out
 
 
 class MirrorTrack(MediaStreamTrack):
@@ -124,9 +140,8 @@ class MirrorTrack(MediaStreamTrack):
             raise MediaStreamError
         frame, t_recv = await self._slot.get()
         st = self.state
-        res: Stylized = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender)
+        res, out = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender)
         h, w = res.frame.shape[:2]
-        out = to_video_frame(res.frame, frame.pts, frame.time_base)
         st.stats.record(time.monotonic() - t_recv, width=w, height=h)
         return out
 
@@ -153,3 +168,30 @@ class BroadcastTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self.slot.close()
+
+
+class ViewerTrack(MediaStreamTrack):
+    """One broadcast viewer: a MediaRelay proxy whose frames are copied before encoding.
+
+    MediaRelay hands the *same* ``av.VideoFrame`` to every viewer, and aiortc encodes each viewer
+    on its own executor thread; its encoders write ``frame.pict_type`` (forced keyframes) and may
+    reformat the frame, so sharing one object races between viewers (seen as a hung
+    ``frame.reformat`` and viewers missing their keyframe). A copy per viewer, made off the loop,
+    costs one memcpy of a yuv420p frame.
+    """
+
+    kind = "video"
+
+    def __init__(self, proxy: MediaStreamTrack) -> None:
+        super().__init__()
+        self._proxy = proxy
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._proxy.recv()
+        return await asyncio.get_running_loop().run_in_executor(None, copy_frame, frame)
+
+    def stop(self) -> None:
+        super().stop()
+        self._proxy.stop()

@@ -195,3 +195,14 @@ def test_cli_reports_bad_paths_as_one_line_errors_without_output(tmp_path, capsy
     (tmp_path / "ex").mkdir()
     rc = main(["faces", str(img), "--exemplars", str(tmp_path / "ex"), "-o", str(tmp_path / "out.mp4")])
     assert rc == 2 and "expected an image path like the input" in capsys.readouterr().err
+
+
+def test_stylizer_tensor_contract_passes_face_less_frames_through() -> None:
+    import torch
+    fs = FaceStylizer(_toy_exemplars(2), detector=lambda image: [])
+    frames = torch.rand(2, 3, 40, 56)
+    out = fs(frames)
+    assert out.shape == frames.shape and out.dtype == frames.dtype
+    assert torch.allclose(out, frames, atol=0.5 / 255 + 1e-6)  # only the uint8 round trip
+    with pytest.raises(ValueError, match=r"expected shape \(N,3,H,W\)"):
+        fs(torch.rand(3, 40, 56))

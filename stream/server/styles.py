@@ -63,7 +63,7 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = ()) -> Style
     return StyleCatalog(tuple(entries), factory)
 
 
-def thumbnail_source(size: tuple[int, int] = (96, 128)) -> np.ndarray:
+def thumbnail_source(size: tuple[int, int] = (144, 192)) -> np.ndarray:
     """The image every thumbnail stylizes, so thumbnails compare styles on the same content."""
     try:
         from models.sample import sample_frames

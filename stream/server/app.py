@@ -60,6 +60,7 @@ async def list_styles(request: web.Request) -> web.Response:
         "styles": [{"name": s.name, "description": s.description,
                     "thumbnail": f"/styles/{s.name}/thumb.jpg"} for s in ctx.catalog.styles],
         "default": ctx.catalog.default,
+        "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
     })
 

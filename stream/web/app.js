@@ -38,12 +38,16 @@ function selectMode(mode) {
 // In broadcast mode the controls show the broadcast's live settings (shared by every viewer).
 async function refreshSettings() {
   const data = await (await fetch("/styles")).json();
+  const show = (s) => {
+    $("temporal").checked = s.temporal;
+    $("strength").value = s.strength;
+    $("strength-val").textContent = Number(s.strength).toFixed(2);
+  };
   if (state.mode === "view" && data.broadcast) {
-    $("temporal").checked = data.broadcast.temporal;
-    $("strength").value = data.broadcast.strength;
-    $("strength-val").textContent = Number(data.broadcast.strength).toFixed(2);
+    show(data.broadcast);
     markStyle(data.broadcast.style);
   } else if (state.mode === "mirror") {
+    if (!state.pc && data.mirror_defaults) show(data.mirror_defaults);  // a live peer keeps its own
     markStyle(state.style || data.default);
   }
 }

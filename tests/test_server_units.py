@@ -86,3 +86,30 @@ def test_stream_state_new_blender_on_style_change_and_validates_strength():
     first = st.blender(x, torch.zeros_like(x))
     second = st.blender(x, torch.ones_like(x))
     assert first.abs().max() == 0 and second.mean() < 0.5
+
+
+def test_broadcast_failure_is_reported_in_stats():
+    from aiohttp.test_utils import TestServer
+
+    from stream.server.app import CTX, create_app
+    from stream.server.config import ServerConfig
+
+    def broken(name):
+        def fn(x):
+            raise RuntimeError("model exploded")
+        return fn
+
+    async def main():
+        cfg = ServerConfig(source="sample", source_size=(32, 48), record_to=None, temporal=False)
+        server = TestServer(create_app(cfg, broken, styles=["broken"]), host="127.0.0.1")
+        await server.start_server()
+        try:
+            ctx = server.app[CTX]
+            ctx.broadcaster.subscribe()  # a viewer wakes the broadcast
+            while ctx.broadcaster.error is None:
+                await asyncio.sleep(0.02)
+            assert "model exploded" in ctx.stats()["broadcast"]["error"]
+        finally:
+            await server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

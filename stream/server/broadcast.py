@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import logging
 import time
 from fractions import Fraction
 
@@ -21,6 +22,7 @@ from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, proce
 from stream.server.worker import StyleWorker
 
 VIDEO_TIME_BASE = Fraction(1, 90000)  # RTP video clock
+log = logging.getLogger(__name__)
 
 
 class Broadcaster:
@@ -30,6 +32,7 @@ class Broadcaster:
         self.track = BroadcastTrack()
         self.relay = MediaRelay()
         self.viewers = 0
+        self.error: str | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         # one dedicated reader thread: sources are not thread-safe, and the default executor is
@@ -37,7 +40,17 @@ class Broadcaster:
         self._reader = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecast-source")
 
     def start(self) -> None:
-        self._task = asyncio.ensure_future(self._run())
+        self._task = asyncio.ensure_future(self._run_logged())
+
+    async def _run_logged(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a dead broadcast must say why (/stats, log)
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("broadcast stopped: %s", self.error, exc_info=True)
+            self.track.stop()
 
     def subscribe(self) -> MediaStreamTrack:
         self.viewers += 1

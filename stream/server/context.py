@@ -39,7 +39,7 @@ class ServerContext:
         if b is not None:
             streams.append(b.state.stats)
             out["broadcast"] = {**b.state.stats.snapshot(), **b.state.settings(), "source": b.source.description,
-                                "viewers": b.viewers, "recording": None}
+                                "viewers": b.viewers, "recording": None, "error": b.error}
             if b.recorder is not None:
                 r = b.recorder
                 out["broadcast"]["recording"] = {"path": str(r.path), "frames": r.frames, "drops": r.drops,

@@ -113,3 +113,23 @@ def test_broadcast_failure_is_reported_in_stats():
             await server.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.cuda
+def test_worker_releases_gpu_memory_on_close():
+    from models.transformer import PRESETS, TransformerNet
+    from stream.server.tracks import StreamState
+
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    w = StyleWorker(lambda name: TransformerNet(PRESETS["light"]).cuda().half().eval(), device="cuda")
+    st = StreamState(style="light", temporal=True, strength=0.7)
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    for _ in range(3):
+        res = asyncio.run(w.stylize(frame, style="light", blender=st.blender))
+    assert res.frame.shape == (120, 160, 3)
+    assert torch.cuda.memory_allocated() > base
+    w.close()
+    del st  # the peer's blender (its previous frames) goes with the peer
+    torch.cuda.synchronize()
+    assert torch.cuda.memory_allocated() <= base + 1024

@@ -149,7 +149,6 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     device = torch.device(cfg.device)
     cuda = device.type == "cuda"
     work = Path(cfg.work_dir or (str(cfg.output) + ".work"))
-    work.mkdir(parents=True, exist_ok=True)
     state_path = work / "state.pt"
 
     model = init_model(cfg).to(device)
@@ -161,6 +160,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     sampler = CropSampler(load_content(cfg.content, size=cfg.size, max_frames_per_video=cfg.max_frames_per_video),
                           size=cfg.size, seed=cfg.seed)
     targets = style_targets(cfg, lossnet, device)
+    work.mkdir(parents=True, exist_ok=True)  # only once the inputs proved valid
     losses: list[float] = []
     step = 0
     if state_path.exists() and not fresh:
@@ -183,6 +183,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step")
     t0 = time.perf_counter()
     end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+    updating = False  # True between opt.step() and the step counter: state is inconsistent there
     try:
         while step < end:
             x = sampler.batch(cfg.batch_size).to(device)
@@ -192,10 +193,12 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                 loss, lc, ls, _lt = compute_losses(model, lossnet, targets, x, cfg)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            updating = True
             scaler.step(opt)
             scaler.update()
             step += 1
             losses.append(float(loss.detach()))
+            updating = False
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4g}", content=f"{float(lc.detach()):.3g}", style=f"{float(ls.detach()):.3g}")
             if on_step:
@@ -206,9 +209,13 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                 with torch.no_grad():
                     _preview(work / f"preview_{step:06d}.png", x[:1], model(x[:1]))
     except KeyboardInterrupt:
-        _save_state(state_path, model, opt, step, sampler, losses, cfg)
         bar.close()
-        raise UserError(f"interrupted at step {step}; state saved in {state_path}; rerun the same command to resume")
+        if updating:  # interrupted inside an update: keep the last periodic state instead
+            raise UserError(f"interrupted during step {step + 1}; resume from the last saved state in "
+                            f"{state_path} by rerunning the same command") from None
+        _save_state(state_path, model, opt, step, sampler, losses, cfg)
+        raise UserError(f"interrupted at step {step}; state saved in {state_path}; "
+                        f"rerun the same command to resume") from None
     bar.close()
     result = TrainResult(model=model, losses=losses, seconds=time.perf_counter() - t0, resumed_from=resumed_from)
     if step >= cfg.steps:

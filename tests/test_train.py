@@ -58,8 +58,16 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     a = _cfg(tmp_path, output=str(tmp_path / "a.safetensors"), steps=8)
     b = dataclasses.replace(a, output=str(tmp_path / "b.safetensors"))
     full = T.train(a, progress=False)
-    part = T.train(b, progress=False, stop_at=5)  # "crash" after step 5 (state saved at 4 and 5)
+    part = T.train(b, progress=False, stop_at=3)  # stop after step 3 (state saved), no export
     assert part.output is None and not Path(b.output).exists()
+
+    def ctrl_c(step: int, loss: float) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(UserError, match="interrupted at step 5; state saved"):
+        T.train(b, progress=False, on_step=ctrl_c)  # resumes at 3, Ctrl-C after step 5
+    assert not Path(b.output).exists()
     resumed = T.train(b, progress=False)
     assert resumed.resumed_from == 5
     assert resumed.losses == full.losses
@@ -75,6 +83,7 @@ def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--content"):
         T.train(_cfg(tmp_path, content=(str(tmp_path / "nope"),)), progress=False)
     assert not Path(tmp_path / "out.safetensors").exists()
+    assert not Path(tmp_path / "out.safetensors.work").exists()
 
 
 def test_cli_train_writes_named_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -76,6 +76,8 @@ def load_state(name: str, weights: str | os.PathLike | None) -> dict[str, Tensor
                 f"failed ({exc}); pass weights=PATH (CLI: --loss-weights PATH) or set {ENV[name]}=PATH "
                 f"to a .safetensors/.pth torchvision {name} state dict"
             ) from exc
+    if not path:  # the download's 120 M classifier parameters are useless for a loss network
+        sd = {k: v for k, v in sd.items() if k.startswith("features.")}
     out: dict[str, Tensor] = {}
     for k, v in sd.items():
         if not isinstance(v, Tensor):

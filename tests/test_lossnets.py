@@ -119,3 +119,21 @@ def test_vgg16_local_pth_without_prefix_fp16_upcast(tmp_path, monkeypatch: pytes
         got = net(x)
     assert got["relu2_2"].shape == (1, 128, 10, 12)
     torch.testing.assert_close(got["relu2_2"], want, atol=1e-5, rtol=1e-5)
+
+
+def test_vgg_download_path_uses_torchvision_url_and_features_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STYLECAST_VGG19_WEIGHTS", raising=False)
+    feats, _ = lossnets_vgg.build_features("vgg19")
+    calls = []
+
+    def fake_download(url, **kw):
+        calls.append(url)
+        sd = {f"features.{k}": v for k, v in feats.state_dict().items()}
+        sd["classifier.0.weight"] = torch.zeros(4096, 25088)
+        return sd
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
+    net = build_loss_network("vgg19", taps=["relu1_1"])
+    assert calls == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
+    assert net.classifier is None
+    torch.testing.assert_close(net.trunk[0].weight, feats[0].weight)

@@ -77,3 +77,12 @@ def test_cli_imports_pth_into_user_dir(user_dir: Path, tmp_path: Path) -> None:
         torch.testing.assert_close(net(x), ref(x), atol=0, rtol=0)
     assert main(["styles", "--import-pth", str(tmp_path / "old.pth"), "--name", "x", "--preset", "standard"]) == 2
     assert not (user_dir / "x.safetensors").exists()
+
+
+def test_user_style_shadows_bundled_name(user_dir: Path) -> None:
+    import shutil
+
+    shutil.copy(user_dir / "mine.safetensors", user_dir / f"{registry.DEFAULT_STYLE}.safetensors")
+    entries = {e.name: e for e in registry.list_styles()}
+    assert entries[registry.DEFAULT_STYLE].source == "user"
+    assert registry.resolve_style(registry.DEFAULT_STYLE).parent == user_dir

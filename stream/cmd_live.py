@@ -17,7 +17,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--sink", default="window", help="'window', 'null', 'vcam' or an output video path (default: window)")
     p.add_argument("-s", "--style", default=None, help="bundled style name or checkpoint path (default: the bundled default)")
     p.add_argument("--no-temporal", action="store_true", help="plain per-frame stylization (flickers)")
-    p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.7)")
+    p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.85)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames")
     p.add_argument("--realtime", action="store_true",
                    help="pace file/sample/pattern sources at their fps and drop frames like a camera "

@@ -59,7 +59,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--sizes", nargs="+", default=["640x480"])
     ap.add_argument("--reps", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     dtype = default_dtype(dev)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)

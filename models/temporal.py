@@ -176,8 +176,8 @@ def _luma(frames: Tensor) -> Tensor:
 
 
 def _box(t: Tensor, k: int) -> Tensor:
-    r = k // 2
-    return F.avg_pool2d(F.pad(t, (r, r, r, r), mode="replicate"), k, stride=1)
+    """Box mean over k x k (odd) with the window clipped at the border (no padding values)."""
+    return F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False)
 
 
 def restore_detail(blended: Tensor, fresh: Tensor, *, window: int = 9, max_gain: float = 2.0) -> Tensor:
@@ -186,9 +186,10 @@ def restore_detail(blended: Tensor, fresh: Tensor, *, window: int = 9, max_gain:
     correction only undoes contrast lost by averaging, it never sharpens beyond the fresh frame.
     Where ``blended == fresh`` (confidence 0) the gain is exactly 1."""
     x, f = blended.float(), fresh.float()
-    mean_x = _box(x, window)
-    d_x, d_f = x - mean_x, f - _box(f, window)
-    e_x = _box((d_x * d_x).mean(1, keepdim=True), 2 * window + 1)
-    e_f = _box((d_f * d_f).mean(1, keepdim=True), 2 * window + 1)
+    both = _box(torch.cat([x, f], 1), window)  # one pooling call for both images
+    mean_x = both[:, :3]
+    d_x, d_f = x - mean_x, f - both[:, 3:]
+    energy = _box(torch.cat([(d_x * d_x).mean(1, keepdim=True), (d_f * d_f).mean(1, keepdim=True)], 1), 2 * window + 1)
+    e_x, e_f = energy[:, :1], energy[:, 1:]
     gain = torch.sqrt((e_f + 1e-8) / (e_x + 1e-8)).clamp(1.0, max_gain)
     return (mean_x + gain * d_x).clamp(0.0, 1.0).to(blended.dtype)

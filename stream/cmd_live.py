@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from models.temporal import TemporalBlender, TemporalConfig
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import open_sink
-    from stream.sources import open_source
+    from stream.sources import SourceLost, open_source
 
     if args.strength is not None and not 0.0 <= args.strength <= 1.0:
         raise UserError(f"--strength: expected a value in [0,1], got {args.strength}")
@@ -77,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
     try:
         stats = loop.run()
+    except SourceLost as exc:  # camera unplugged/stalled: report what was done, then the reason
+        bar.close()
+        print(loop.stats.report())
+        print(f"stylecast live: stopped: {exc}", file=sys.stderr)
+        return 1
     finally:
         bar.close()
     print(stats.report())

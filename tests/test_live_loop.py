@@ -4,6 +4,7 @@ Synchronisation uses events with timeouts; no test asserts on timing.
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -264,3 +265,18 @@ def test_cli_live_pattern_to_file(tmp_path: Path) -> None:
     assert len(frames) == 3 and frames[0].shape == (36, 48, 3)
     assert main(["live", "--source", "pattern", "--sink", str(tmp_path / "x.mp4"), "-s", str(ckpt)]) == 2
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_cli_camera_unplugged_reports_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import stream.sources
+    from models.checkpoint import make_metadata, save_style
+    from models.cli import main
+    from models.transformer import TransformerNet, preset
+
+    ckpt = save_style(tmp_path / "tiny.safetensors", TransformerNet(preset("light")), make_metadata(name="tiny", preset="light"))
+    monkeypatch.setattr(stream.sources.cv2, "VideoCapture", lambda dev: FakeCapture(frames=3))
+    rc = main(["live", "--source", "0", "--sink", "null", "-s", str(ckpt), "--device", "cpu", "--max-side", "32"])
+    err = capsys.readouterr()
+    assert rc == 1 and "camera 0 stopped delivering frames after 3 frames" in err.err
+    assert re.search(r"^[1-3] frames out, 3 captured", err.out, re.M)  # the summary is still printed

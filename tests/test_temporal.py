@@ -194,3 +194,18 @@ def test_real_clip_halves_warping_error() -> None:
     b = TemporalBlender()
     out = torch.cat([b(x[i:i + 1], styl[i:i + 1]) for i in range(len(x))])
     assert warping_error(x, out) <= 0.5 * warping_error(x, styl)
+
+
+def test_histogram_distance_known_values() -> None:
+    from models.scenecut import gray_histogram, histogram_distance
+
+    dark, bright = np.zeros((8, 8), np.uint8), np.full((8, 8), 255, np.uint8)
+    half = dark.copy()
+    half[:, 4:] = 255
+    h_d, h_b, h_h = gray_histogram(dark), gray_histogram(bright), gray_histogram(half)
+    assert histogram_distance(h_d, h_d) == 0.0 and histogram_distance(h_d, h_b) == 1.0
+    assert histogram_distance(h_d, h_h) == pytest.approx(0.5)
+    # a pan does not change the histogram: no false cut
+    assert histogram_distance(gray_histogram(half), gray_histogram(np.roll(half, 3, axis=1))) == 0.0
+    with pytest.raises(ValueError, match="HxW uint8"):
+        gray_histogram(np.zeros((4, 4, 3), np.uint8))

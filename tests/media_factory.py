@@ -36,9 +36,13 @@ def make_video(path: Path, *, width: int = 64, height: int = 48, n: int = 10,
     variable frame rate timing.
     """
     frames = np.stack([pattern(i, height, width) for i in range(n)]) if n else np.zeros((0, height, width, 3), np.uint8)
-    with av.open(str(path), mode="w") as c:
+    # Bit-exact, single-threaded output: tests that corrupt bytes at fixed offsets must hit the
+    # same bytes every run (Matroska otherwise writes a random segment UID and a date).
+    with av.open(str(path), mode="w", container_options={"fflags": "+bitexact"}) as c:
         v = c.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
+        v.thread_count = 1
+        v.codec_context.flags |= av.codec.context.Flags.bitexact
         if time_base is not None:
             v.codec_context.time_base = time_base
             v.time_base = time_base

@@ -22,7 +22,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--record-to", type=Path, help="record the broadcast output to this .mp4")
     p.add_argument("--style", help="initial style (name from `stylecast styles` or a file)")
     p.add_argument("--no-temporal", dest="temporal", action="store_false", help="start with temporal blending off")
-    p.add_argument("--strength", type=float, default=0.7, help="temporal blending strength in [0,1]")
+    p.add_argument("--strength", type=float, default=None,
+                   help="temporal blending strength in [0,1] (default: the measured live default, 0.85)")
     p.add_argument("--max-peers", type=int, default=16)
     p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
@@ -49,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: expected a CUDA GPU, got none (use --device cpu)")
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=_size(args.size), source_fps=args.fps,
-              record_to=args.record_to, style=args.style, temporal=args.temporal, strength=args.strength,
+              record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device)
     if args.token:
         kw["token"] = args.token
+    if args.strength is not None:
+        kw["strength"] = args.strength
     if args.record_to is not None and args.source is None and not args.demo:
         raise UserError("--record-to records the broadcast: expected --source or --demo as well")
     try:

@@ -5,6 +5,8 @@ against known values after the VP8 round trip. Every wait is bounded by asyncio.
 """
 from __future__ import annotations
 
+from stream.server.temporal import DEFAULT_STRENGTH
+
 import asyncio
 
 import numpy as np
@@ -90,7 +92,7 @@ def test_mirror_stylizes_pts_increase_and_style_switch():
                 assert all(b > a for a, b in zip(pts, pts[1:])), pts
                 assert frames[-1].width == W and frames[-1].height == H
                 reply = await peer.send({"style": "identity"})
-                assert reply == {"type": "settings", "style": "identity", "temporal": False, "strength": 0.7}
+                assert reply == {"type": "settings", "style": "identity", "temporal": False, "strength": DEFAULT_STRENGTH}
                 # at most a few frames already in flight keep the old style
                 switched = await wait_frames(peer, is_identity, n=3, limit=30)
                 assert len(switched) <= 15, len(switched)

@@ -5,6 +5,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stream.server.temporal import DEFAULT_STRENGTH
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -19,7 +21,7 @@ class ServerConfig:
     record_to: Path | None = None
     style: str | None = None  # initial style; None = first style of the catalog
     temporal: bool = True
-    strength: float = 0.7
+    strength: float = DEFAULT_STRENGTH
     max_peers: int = 16
     connect_timeout: float = 20.0  # seconds from /offer to a connected peer before it is dropped
     max_side: int = 1280  # frames larger than this are downscaled before stylization (bounds compute)

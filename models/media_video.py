@@ -57,10 +57,7 @@ class VideoReader:
                 raise InputError(f"{self.path} has no video stream (streams: "
                                  f"{[s.type for s in self._container.streams] or 'none'})")
             self._stream = self._container.streams.video[0]
-            # Slice threads only: with frame threads FFmpeg reports (or conceals) errors in a
-            # corrupt stream nondeterministically, so the same bad file could pass one run and
-            # fail the next. Deterministic refusal matters more than decode speed here.
-            self._stream.thread_type = "SLICE"
+            self._stream.thread_type = "AUTO"
             self._frames = self._decode()
             first = next(self._frames, None)
             if first is None:

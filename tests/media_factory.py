@@ -36,8 +36,7 @@ def make_video(path: Path, *, width: int = 64, height: int = 48, n: int = 10,
     variable frame rate timing.
     """
     frames = np.stack([pattern(i, height, width) for i in range(n)]) if n else np.zeros((0, height, width, 3), np.uint8)
-    # Bit-exact, single-threaded output: tests that corrupt bytes at fixed offsets must hit the
-    # same bytes every run (Matroska otherwise writes a random segment UID and a date).
+    # Bit-exact, single-threaded encoding: identical bitstreams on every run.
     with av.open(str(path), mode="w", container_options={"fflags": "+bitexact"}) as c:
         v = c.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
@@ -117,3 +116,27 @@ def jpeg_with_orientation(path: Path, img_rgb: np.ndarray, orientation: int) -> 
     data = buf.tobytes()
     path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
     return path
+
+
+def make_corrupt_video(good: Path, bad: Path) -> None:
+    """A valid 30-frame mkv at ``good`` and, at ``bad``, the same packets with every 50th byte
+    of each video payload from the 11th packet on randomised (fixed seed). The corruption is
+    applied to packets, not to file offsets, so it hits the same bitstream bytes whatever the
+    container header holds (its size varies with the FFmpeg build's metadata)."""
+    make_video(good, n=30, audio=None)
+    rng = np.random.default_rng(0)
+    with av.open(str(good)) as src, av.open(str(bad), mode="w", format="matroska") as dst:
+        s_in = src.streams.video[0]
+        s_out = dst.add_stream_from_template(s_in)
+        for k, pkt in enumerate(src.demux(s_in)):
+            if pkt.size == 0:
+                continue
+            data = bytearray(bytes(pkt))
+            if k >= 10:  # the first frames decode, then the stream breaks mid-way
+                for i in range(4, len(data), 50):
+                    data[i] = int(rng.integers(256))
+            out = av.Packet(bytes(data))
+            out.pts, out.dts, out.time_base = pkt.pts, pkt.dts, pkt.time_base
+            out.is_keyframe = pkt.is_keyframe
+            out.stream = s_out
+            dst.mux(out)

@@ -17,7 +17,7 @@ from models.errors import InputError, UserError
 from models.media import (VideoWriter, open_video, read_image, to_tensor, to_uint8,
                           write_image)
 from tests.conftest import shared_path
-from tests.media_factory import jpeg_with_orientation, make_audio_only, make_video, truncate
+from tests.media_factory import jpeg_with_orientation, make_audio_only, make_corrupt_video, make_video, truncate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,12 +149,7 @@ def test_truncated_streamable_file_yields_the_decodable_prefix(tmp_path: Path) -
 
 
 def test_corrupt_payload_raises_while_decoding(tmp_path: Path) -> None:
-    make_video(tmp_path / "full.mkv", n=30, audio=None)
-    data = bytearray((tmp_path / "full.mkv").read_bytes())
-    rng = np.random.default_rng(0)
-    for i in range(2000, len(data) - 100, 50):
-        data[i] = int(rng.integers(256))
-    (tmp_path / "bad.mkv").write_bytes(bytes(data))
+    make_corrupt_video(tmp_path / "full.mkv", tmp_path / "bad.mkv")
     with pytest.raises(InputError, match="cannot decode"):
         with open_video(tmp_path / "bad.mkv") as r:
             for _ in r:

@@ -14,7 +14,7 @@ from models.cli import main
 from models.media import open_video, read_image, write_image
 from offline import stylize as st
 from tests.conftest import shared_path
-from tests.media_factory import make_audio_only, make_video, truncate
+from tests.media_factory import make_audio_only, make_corrupt_video, make_video, truncate
 
 
 @pytest.fixture
@@ -138,12 +138,7 @@ def test_unknown_style_is_a_user_error(tmp_path: Path, capsys) -> None:
 
 def test_corrupt_stream_and_interrupt_leave_no_partial_file(tmp_path: Path, invert: list[str],
                                                             monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    make_video(tmp_path / "full.mkv", n=30, audio=None)
-    data = bytearray((tmp_path / "full.mkv").read_bytes())
-    rng = np.random.default_rng(0)
-    for i in range(2000, len(data) - 100, 50):
-        data[i] = int(rng.integers(256))
-    (tmp_path / "bad.mkv").write_bytes(bytes(data))
+    make_corrupt_video(tmp_path / "full.mkv", tmp_path / "bad.mkv")
     assert _run(tmp_path / "bad.mkv", "-o", tmp_path / "o.mp4") == 2
     assert "cannot decode" in capsys.readouterr().err
     assert _clean(tmp_path, {"full.mkv", "bad.mkv"})

@@ -8,7 +8,7 @@ frame_a's device.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -46,6 +46,21 @@ def flow_to_tensor(flows: list[np.ndarray] | np.ndarray, device: torch.device | 
     """HxWx2 numpy flow(s) -> ``(N,2,H,W)`` float32 tensor on ``device``."""
     arr = np.stack(flows) if isinstance(flows, list) else (flows[None] if flows.ndim == 3 else flows)
     return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
+
+
+def grey_pair_flow(
+    calc: Callable[[np.ndarray, np.ndarray], np.ndarray], frame_a: Tensor, frame_b: Tensor, max_side: int | None
+) -> Tensor:
+    """Shared body of the OpenCV estimators: check the frames, convert to (downscaled) grey,
+    run ``calc(grey_a, grey_b) -> HxWx2`` per pair, and return the flow at full size on
+    frame_a's device."""
+    check_frames(frame_a, "frame_a")
+    check_frames(frame_b, "frame_b", like=frame_a)
+    h, w = frame_a.shape[-2:]
+    size = scaled_size(h, w, max_side)
+    ga, gb = to_gray_u8(frame_a, size), to_gray_u8(frame_b, size)
+    flows = [calc(a, b) for a, b in zip(ga, gb)]
+    return upsample_flow(flow_to_tensor(flows, frame_a.device), (h, w))
 
 
 def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
@@ -101,10 +116,4 @@ class DISFlow:
         return self._dis.calc(gray_a, gray_b, None)
 
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
-        check_frames(frame_a, "frame_a")
-        check_frames(frame_b, "frame_b", like=frame_a)
-        h, w = frame_a.shape[-2:]
-        size = scaled_size(h, w, self.config.max_side)
-        ga, gb = to_gray_u8(frame_a, size), to_gray_u8(frame_b, size)
-        flows = [self._dis.calc(a, b, None) for a, b in zip(ga, gb)]
-        return upsample_flow(flow_to_tensor(flows, frame_a.device), (h, w))
+        return grey_pair_flow(lambda a, b: self._dis.calc(a, b, None), frame_a, frame_b, self.config.max_side)

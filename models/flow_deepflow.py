@@ -11,12 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
-import torch
 from torch import Tensor
 
-from models.contracts import check_frames
-from models.flow import scaled_size, to_gray_u8, upsample_flow
+from models.flow import grey_pair_flow
 
 
 @dataclass(frozen=True)
@@ -34,11 +31,4 @@ class DeepFlow:
         self._df = cv2.optflow.createOptFlow_DeepFlow()
 
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
-        check_frames(frame_a, "frame_a")
-        check_frames(frame_b, "frame_b", like=frame_a)
-        h, w = frame_a.shape[-2:]
-        size = scaled_size(h, w, self.config.max_side)
-        ga, gb = to_gray_u8(frame_a, size), to_gray_u8(frame_b, size)
-        flows = [self._df.calc(a, b, None) for a, b in zip(ga, gb)]
-        flow = torch.from_numpy(np.stack(flows).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
-        return upsample_flow(flow.to(frame_a.device), (h, w))
+        return grey_pair_flow(lambda a, b: self._df.calc(a, b, None), frame_a, frame_b, self.config.max_side)

@@ -24,15 +24,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=run)
 
 
-def _size(text: str) -> tuple[int, int]:
-    from models.errors import UserError
-
-    w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 16 or int(h) < 16:
-        raise UserError(f"--size: expected WxH such as 320x240, got {text!r}")
-    return int(h), int(w)
-
-
 def pick_device(requested: str | None) -> str:
     """The requested device, else CUDA when present; says so when it falls back to the CPU."""
     import torch
@@ -92,8 +83,10 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
 
 
 def run(args: argparse.Namespace) -> int:
+    from stream.cmd_serve import parse_size
+
     device = pick_device(args.device)
-    video, preview = render(args.out, style=args.style, frames=args.frames, size=_size(args.size), device=device)
+    video, preview = render(args.out, style=args.style, frames=args.frames, size=parse_size(args.size), device=device)
     print(f"stylecast demo: result written to {video} and {preview} (left: input, right: stylized)")
     if not args.serve:
         return 0

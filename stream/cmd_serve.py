@@ -33,7 +33,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=run)
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
+    """``--size WxH`` -> ``(h, w)``; also used by ``stylecast demo``."""
     w, sep, h = text.lower().partition("x")
     if not sep or not w.isdigit() or not h.isdigit() or int(w) < 16 or int(h) < 16:
         raise UserError(f"--size: expected WxH such as 640x480, got {text!r}")
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: expected a CUDA GPU, got none (use --device cpu)")
-    kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=_size(args.size), source_fps=args.fps,
+    kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device)
     if args.token:

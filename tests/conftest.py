@@ -19,6 +19,17 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Run every test with one torch thread: test tensors are tiny, so OpenMP threads only add
+    synchronisation, and on a loaded 2-core machine they collapse (measured 4x slower suites).
+    Benchmarks set their own thread count."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _devices() -> list[str]:
     devs = ["cpu"]
     if torch.cuda.is_available():

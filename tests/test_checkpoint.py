@@ -13,15 +13,6 @@ from models.errors import UserError
 from models.transformer import PRESETS, TransformerNet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: OpenMP threading only adds sync cost (and collapses on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model(name: str = "light", seed: int = 0) -> TransformerNet:
     torch.manual_seed(seed)
     m = TransformerNet(PRESETS[name])

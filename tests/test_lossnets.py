@@ -13,15 +13,6 @@ from models import lossnets_vgg
 from tests.conftest import shared_path
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: OpenMP threading only adds sync cost (and collapses on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _photo(name: str, size: int = 224, box: tuple[float, float, float] | None = None) -> torch.Tensor:
     """Center (or ``box`` = (y0, x0, side) fractions) square crop, resized, as (1,3,S,S) in [0,1]."""
     import cv2

@@ -13,15 +13,6 @@ from models.errors import UserError
 from tests.conftest import shared_path
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: OpenMP threading only adds sync cost (and collapses on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _cfg(tmp_path: Path, **kw) -> T.TrainConfig:
     content = shared_path("data", "content")
     base = dict(style=str(shared_path("data", "styles", "wave.jpg")),

@@ -8,15 +8,6 @@ from models.transformer import PRESETS, TransformerConfig, TransformerNet, prese
 from tests.conftest import TOL
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: OpenMP threading only adds sync cost (and collapses on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("name", ["light", "standard"])
 def test_output_range_shape_dtype(name: str, dtype: torch.dtype) -> None:

@@ -6,30 +6,29 @@ the current one, pass the flow from current to previous ("backward flow").
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from models.contracts import check, check_flow, check_mask
 
-_GRID_CACHE: dict[tuple, Tensor] = {}
+
+@lru_cache(maxsize=32)
+def _grid(h: int, w: int, device: str) -> Tensor:
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=device, dtype=torch.float32),
+        torch.arange(w, device=device, dtype=torch.float32),
+        indexing="ij",
+    )
+    return torch.stack((xs, ys))[None]
 
 
 def _base_grid(h: int, w: int, device: torch.device) -> Tensor:
-    """``(1,2,H,W)`` pixel coordinates (x, y), cached per size/device (float32)."""
-    key = (h, w, str(device))
-    grid = _GRID_CACHE.get(key)
-    if grid is None:
-        ys, xs = torch.meshgrid(
-            torch.arange(h, device=device, dtype=torch.float32),
-            torch.arange(w, device=device, dtype=torch.float32),
-            indexing="ij",
-        )
-        grid = torch.stack((xs, ys))[None]
-        if len(_GRID_CACHE) > 32:
-            _GRID_CACHE.clear()
-        _GRID_CACHE[key] = grid
-    return grid
+    """``(1,2,H,W)`` pixel coordinates (x, y), float32; cached per size/device (thread-safe
+    LRU: one grid per stream resolution, never written to by callers)."""
+    return _grid(h, w, str(device))
 
 
 def sample_coords(flow: Tensor) -> Tensor:

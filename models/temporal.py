@@ -39,9 +39,9 @@ class TemporalConfig:
     """Settings of the live temporal blend.
 
     strength: how much reliable pixels lean on the warped previous output, in [0,1]. 0.85 is the
-        measured default (docs/bench/live.md, 3 clips x 4 real style networks): E_warp falls to
-        0.29x per-frame on average (worst 0.51x) while the VGG19 Gram matrices stay within 8 %
-        of the per-frame outputs; 0.7 leaves more flicker on slow scenes (worst 0.69x).
+        measured default (docs/bench/live.md, 3 clips x 4 style networks): E_warp falls to
+        0.31x per-frame on average (worst 0.66x, a strong style on a nearly static shot) while
+        the VGG19 Gram matrices stay within 8.2 % of the per-frame outputs; 0.7 leaves more flicker on slow scenes (worst 0.69x).
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
         estimated on (flow is smooth, cost scales with area).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the

@@ -15,10 +15,24 @@ from models.media_write import VIDEO_SUFFIXES, VideoWriter, check_output_path
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter", "check_output_path",
-    "is_image_path", "open_video", "read_image", "to_tensor", "to_uint8", "write_image",
+    "fit_size", "is_image_path", "open_video", "read_image", "to_tensor", "to_uint8", "write_image",
 ]
 
 
 def is_image_path(path: str | Path) -> bool:
     """True when the suffix names a still-image format handled by :func:`read_image`."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def fit_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
+    """``(h, w)`` after a ``max_side`` limit on the longer side. Unchanged when it already fits;
+    downscaled sizes are rounded to even (H.264 4:2:0 needs them), never above ``max_side``."""
+    if max_side is None or max(h, w) <= max_side:
+        return h, w
+    s = max_side / max(h, w)
+
+    def even(v: float) -> int:  # nearest even size, never above max_side
+        e = max(2, int(v / 2 + 0.5) * 2)
+        return e - 2 if e > max_side else e
+
+    return even(h * s), even(w * s)

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from models.contracts import check_frames, default_dtype
 from models.errors import UserError
-from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, read_image, to_tensor,
+from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_image, to_tensor,
                           to_uint8, write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
@@ -122,19 +122,6 @@ def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype) -
     return load_stylizer(name_or_path, device=device, dtype=dtype)
 
 
-def output_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
-    """Size after ``max_side``; downscaled sizes are rounded to even so H.264 can use 4:2:0."""
-    if max_side is None or max(h, w) <= max_side:
-        return h, w
-    s = max_side / max(h, w)
-
-    def even(v: float) -> int:  # nearest even size, never above max_side
-        e = max(2, int(v / 2 + 0.5) * 2)
-        return e - 2 if e > max_side else e
-
-    return even(h * s), even(w * s)
-
-
 def stylize_batches(frames: Iterable[np.ndarray], stylizer: Stylizer, *, device: torch.device,
                     dtype: torch.dtype, batch_size: int, size: tuple[int, int]
                     ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
@@ -192,7 +179,7 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
     """
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
-    h, w = output_size(reader.height, reader.width, options.max_side)
+    h, w = fit_size(reader.height, reader.width, options.max_side)
     if options.preview:  # fail before hours of work, not after
         check_output_path(options.preview, IMAGE_SUFFIXES)
     preview = _Preview(reader.frame_count, options.preview_frames) if options.preview else None
@@ -234,7 +221,7 @@ def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
     if options.preview:
         check_output_path(options.preview, IMAGE_SUFFIXES)
     img = read_image(src)
-    h, w = output_size(img.shape[0], img.shape[1], options.max_side)
+    h, w = fit_size(img.shape[0], img.shape[1], options.max_side)
     t0 = time.perf_counter()
     ((orig,), out), = stylize_batches([img], stylizer, device=device, dtype=dtype or default_dtype(device),
                                       batch_size=1, size=(h, w))

@@ -19,11 +19,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from models.errors import UserError
-from models.media import to_tensor, to_uint8
+from models.media import fit_size, to_tensor, to_uint8
 from stream.sinks import Sink
 from stream.sources import Source, SourceLost
 from stream.stats import FrameTiming, LiveStats
@@ -212,14 +213,10 @@ class LiveLoop:
                 return
 
 
-def _fit(img, max_side: int):  # type: ignore[no-untyped-def]
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
     import cv2
 
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
+    h, w = fit_size(img.shape[0], img.shape[1], max_side)
+    if (h, w) == img.shape[:2]:
         return img
-    s = max_side / max(h, w)
-    # Even sizes keep yuv420p encoders happy downstream.
-    size = (max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2))
-    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)

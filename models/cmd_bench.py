@@ -44,11 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from models.backends.report import to_markdown
     from models.errors import UserError
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: expected a CUDA device, but torch sees none (torch {torch.__version__})")
+    from models.devices import pick_device
+
+    device = pick_device(args.device)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError(f"--threads: expected >= 1, got {args.threads}")

@@ -37,7 +37,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import torch
 
     from models.errors import UserError
     from models.registry import user_styles_dir
@@ -48,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
         if out.suffix or len(out.parts) > 1:
             raise UserError(f"-o: expected a style NAME or a path ending in .safetensors, got {args.output}")
         out = user_styles_dir() / f"{args.output}.safetensors"
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device: expected an available device, got {device} (no CUDA here)")
+    from models.devices import pick_device
+
+    device = pick_device(args.device)
     sw, tw = DEFAULT_WEIGHTS.get(args.loss_net, (1e5, 1e-5))
     cfg = TrainConfig(style=args.style, content=tuple(args.content), output=str(out), name=out.stem,
                       preset=args.preset, loss_net=args.loss_net, loss_weights=args.loss_weights, size=args.size,

@@ -59,7 +59,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
     import dataclasses
 
-    import torch
 
     from models.errors import UserError
     from offline.ruder.config import MULTIPASS_PRESETS, FastConfig, RuderConfig
@@ -92,9 +91,9 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
         raise UserError(str(exc)) from None
     if not 0.0 <= args.strength <= 1.0:
         raise UserError(f"--strength: expected a value in [0,1], got {args.strength}")
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from models.devices import pick_device
+
+    device = pick_device(args.device)
     return VideoSpec(input=args.input, output=args.output, method=args.method, job_dir=args.job_dir,
                      restart=args.restart, max_side=args.max_side, max_frames=args.max_frames, flow=args.flow,
                      device=device, style_image=args.style_image, style=args.style,

@@ -24,23 +24,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=run)
 
 
-def pick_device(requested: str | None) -> str:
-    """The requested device, else CUDA when present; says so when it falls back to the CPU."""
-    import torch
-
-    from models.errors import UserError
-
-    if requested:
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise UserError(f"--device {requested}: expected a CUDA GPU, found none (use --device cpu)")
-        return requested
-    if torch.cuda.is_available():
-        print(f"stylecast demo: using GPU {torch.cuda.get_device_name(0)}")
-        return "cuda"
-    print("stylecast demo: no CUDA GPU found - falling back to the CPU (works, just slower)")
-    return "cpu"
-
-
 def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, int], device: str) -> tuple[Path, Path]:
     """Live pipeline on the sample clip -> ``demo.mp4`` + ``demo_preview.png`` (input | output)."""
     import numpy as np
@@ -85,7 +68,10 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
 def run(args: argparse.Namespace) -> int:
     from stream.cmd_serve import parse_size
 
+    from models.devices import device_note, pick_device
+
     device = pick_device(args.device)
+    print(f"stylecast demo: {device_note(device)}")
     video, preview = render(args.out, style=args.style, frames=args.frames, size=parse_size(args.size), device=device)
     print(f"stylecast demo: result written to {video} and {preview} (left: input, right: stylized)")
     if not args.serve:

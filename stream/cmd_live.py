@@ -29,7 +29,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
     from models.contracts import default_dtype
@@ -46,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-frames: expected a positive integer, got {args.max_frames}")
     if args.max_side is not None and args.max_side < 16:
         raise UserError(f"--max-side: expected at least 16, got {args.max_side}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
+    from models.devices import pick_device
+
+    device = pick_device(args.device)
 
     stylizer = load_stylizer(args.style or DEFAULT_STYLE, device=device)
     source = open_source(args.source)

@@ -42,14 +42,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
     from stream.server.config import ServerConfig
     from stream.server.runner import demo_config, serve
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: expected a CUDA GPU, got none (use --device cpu)")
+    from models.devices import pick_device
+
+    device = pick_device(args.device)
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device)

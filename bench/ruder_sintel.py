@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
 """Ruder et al.-style comparison table on MPI-Sintel frames (../shared/data/video/sintel_mountain_2):
-E_warp (Lai et al. 2018) and style / content loss for
-  per-frame (random init) | prev-warped init | + short-term temporal loss | + long-term | multi-pass.
+E_warp (Lai et al. 2018), long-range error and style / content loss for
+  per-frame (random init) | prev-warped init | + short-term temporal loss | + long-term |
+  multi-pass (pass 1 random, the Lua default) | multi-pass (pass 1 prev-warped).
 
     python bench/ruder_sintel.py                       # CPU settings (small, few iterations)
     python bench/ruder_sintel.py --device cuda --max-side 1024 --frames 50 \\
-        --iterations 1000 --first-iterations 2000 --passes 15 --pass-iterations 100 --long-term 1,10,20,40
+        --iterations 1000 --first-iterations 2000 --passes 15 --temporal-after 8 --pass-iterations 100
 
-E_warp uses DIS-medium flow estimated on the *original* frames (independent of the method's own
-flow cache), with the forward-backward occlusion check. Style/content losses are measured on
-the final frames with the method's loss network and the same weights as the optimization.
-Does not import av/aiortc. Prints a Markdown table; figures vary with the machine only in time.
+E_warp uses DIS-medium flow estimated on the *original* frames between consecutive frames
+(independent of the method's own flow cache), with the forward-backward occlusion check. The
+long-range columns (offline.ruder.evaluate) compare frame i with frame i-GAP warped by flow
+computed directly between them: over all pixels visible in both, and over the "re-appearing"
+ones (visible in both but unreliable between i-1 and i), which only the long-term loss ties.
+Style/content losses are measured on the final frames with the method's loss network and the
+same weights as the optimization. Does not import av/aiortc. Prints a Markdown table and, with
+--json, one JSON line per row (to merge runs made in parallel).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -30,6 +36,7 @@ import torch  # noqa: E402
 from models.lossnets import build_loss_network  # noqa: E402
 from models.losses import content_loss, style_loss  # noqa: E402
 from models.metrics import warping_error  # noqa: E402
+from offline.ruder.evaluate import long_range_error  # noqa: E402
 from offline.ruder.config import MultipassConfig, OptimConfig, RuderConfig  # noqa: E402
 from offline.ruder.job import read_png, u8_to_tensor  # noqa: E402
 from offline.ruder.optimize import FrameOptimizer  # noqa: E402
@@ -45,16 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loss-weights", default=os.environ.get("STYLECAST_VGG19_WEIGHTS", str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors")))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--max-side", type=int, default=128)
-    ap.add_argument("--frames", type=int, default=10)
-    ap.add_argument("--iterations", type=int, default=40)
-    ap.add_argument("--first-iterations", type=int, default=100)
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--iterations", type=int, default=80)
+    ap.add_argument("--first-iterations", type=int, default=300)
+    ap.add_argument("--tol", type=float, default=1e-4,
+                    help="single-pass rows: stop a frame when the loss changed < tol (relative) over 50 evaluations (Lua default); 0 = never")
     ap.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
-    ap.add_argument("--long-term", default="1,2,4", help="J for the long-term row (paper: 1,10,20,40)")
-    ap.add_argument("--passes", type=int, default=6)
+    ap.add_argument("--long-term", default="1,10,20,40", help="J for the long-term row (paper: 1,10,20,40)")
+    ap.add_argument("--gap", type=int, default=10, help="frame gap of the long-range error")
+    ap.add_argument("--passes", type=int, default=8)
     ap.add_argument("--temporal-after", type=int, default=4)
     ap.add_argument("--pass-iterations", type=int, default=25)
-    ap.add_argument("--mp-init", default="random", choices=("random", "prev-warped"),
-                    help="multi-pass: init of pass 1 (Lua default random; prevWarped is its other option)")
+    ap.add_argument("--json", default=None, help="append one JSON line per row to this file")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     ap.add_argument("--rows", default="all", help="comma list of row keys: random,prev,short,long,multipass")
     ap.add_argument("--work", default=None, help="keep job directories here (default: temp)")
@@ -65,23 +74,30 @@ def main(argv: list[str] | None = None) -> int:
     long_term = tuple(int(v) for v in args.long_term.split(","))
 
     base = OptimConfig(iterations=args.iterations, first_iterations=args.first_iterations, optimizer=args.optimizer,
-                       loss_weights=args.loss_weights, tol=0.0)
+                       loss_weights=args.loss_weights, tol=args.tol)
+    # Multi-pass: fixed iterations per pass, no tolerance (Lua multiPass: tol_loss_relative 0).
+    mp_optim = dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, temporal_weight=3.25e7, tol=0.0)
+    mp_label = f"{args.passes} x {args.pass_iterations} it, temporal from pass {args.temporal_after}"
     rows = {
         "random": ("per-frame, random init (baseline)", "ruder", RuderConfig(optim=dataclasses.replace(base, temporal_weight=0.0, init="random"), long_term=(1,))),
         "prev": ("prev-warped init, no temporal loss", "ruder", RuderConfig(optim=dataclasses.replace(base, temporal_weight=0.0), long_term=(1,))),
         "short": ("+ short-term temporal loss (J={1})", "ruder", RuderConfig(optim=base, long_term=(1,))),
         "long": (f"+ long-term (J={{{args.long_term}}})", "ruder", RuderConfig(optim=base, long_term=long_term)),
-        "multipass": (f"multi-pass ({args.passes} passes x {args.pass_iterations} it, temporal from pass {args.temporal_after}, pass-1 init {args.mp_init})", "multipass",
-                      MultipassConfig(optim=dataclasses.replace(base, iterations=args.pass_iterations, first_iterations=None, init=args.mp_init, temporal_weight=3.25e7),
-                                      passes=args.passes, temporal_after=args.temporal_after)),
+        "multipass": (f"multi-pass ({mp_label}, pass 1 random: Lua default)", "multipass",
+                      MultipassConfig(optim=dataclasses.replace(mp_optim, init="random"), passes=args.passes, temporal_after=args.temporal_after)),
+        "multipass-prev": (f"multi-pass ({mp_label}, pass 1 prev-warped)", "multipass",
+                           MultipassConfig(optim=dataclasses.replace(mp_optim, init="prev-warped"), passes=args.passes, temporal_after=args.temporal_after)),
     }
     keys = list(rows) if args.rows == "all" else args.rows.split(",")
+    if args.frames <= args.gap:
+        ap.error(f"--frames must exceed --gap ({args.gap}) for the long-range error")
 
     net = build_loss_network("vgg19", weights=args.loss_weights).to(dev)
     style_img = u8_to_tensor(read_png(Path(args.style_image)), dev)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ruder_bench_"))
     print(f"# frames={args.frames} max_side={args.max_side} device={args.device} optimizer={args.optimizer} "
-          f"iterations={args.first_iterations}/{args.iterations} torch={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+          f"iterations={args.first_iterations}/{args.iterations} tol={args.tol} J={args.long_term} gap={args.gap} "
+          f"torch={torch.__version__} threads={torch.get_num_threads()} load={os.getloadavg()[0]:.1f}", flush=True)
     results = []
     original = None
     for key in keys:
@@ -103,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if original is None:
             original = torch.cat([job.frame(i, dev) for i in range(job.n_frames)])
         ew = warping_error(original.cpu(), frames.cpu())
+        lr = long_range_error(original.cpu(), frames.cpu(), args.gap)
         with torch.no_grad():
             s_l = c_l = 0.0
             for i in range(frames.shape[0]):
@@ -111,14 +128,32 @@ def main(argv: list[str] | None = None) -> int:
                 s_l += float(style_loss({k: f[k] for k in net.style_taps}, opt.style_grams))
                 c_l += float(content_loss(f[net.content_tap], p))
         n = frames.shape[0]
-        results.append((label, ew, s_l / n * cfg.optim.style_weight, c_l / n * cfg.optim.content_weight, secs))
-        print(f"{key}: E_warp={ew:.5f} style={results[-1][2]:.4g} content={results[-1][3]:.4g} ({secs:.0f}s)", flush=True)
+        # Style/content in the optimization's own weighting (content 5, style 100), so rows compare.
+        row = dict(key=key, label=label, e_warp=ew, long_all=lr.all, long_reappear=lr.reappear,
+                   reappear_fraction=lr.reappear_fraction, style=s_l / n * base.style_weight,
+                   content=c_l / n * base.content_weight, secs=secs, load=os.getloadavg()[0])
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        if args.json:
+            with open(args.json, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
     print()
-    print(f"| method | E_warp (x1e-3) | weighted style loss | weighted content loss | wall s |")
-    print("|---|---:|---:|---:|---:|")
-    for label, ew, s, c, secs in results:
-        print(f"| {label} | {ew * 1e3:.3f} | {s:.4g} | {c:.4g} | {secs:.0f} |")
+    print(table(results, args.gap))
     return 0
+
+
+def table(rows: list[dict], gap: int) -> str:
+    """Markdown table; style change relative to the row before (the step it adds to)."""
+    out = [f"| method | E_warp (x1e-3) | long-range E (i vs i-{gap}, x1e-3) | re-appearing (x1e-3) "
+           "| weighted style loss | style vs row above | weighted content loss | wall s |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    prev = None
+    for r in rows:
+        ds = f"{(r['style'] / prev - 1) * 100:+.1f} %" if prev else ""
+        out.append(f"| {r['label']} | {r['e_warp'] * 1e3:.3f} | {r['long_all'] * 1e3:.3f} | {r['long_reappear'] * 1e3:.2f} "
+                   f"| {r['style']:.4g} | {ds} | {r['content']:.4g} | {r['secs']:.0f} |")
+        prev = r["style"]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -185,3 +185,25 @@ def test_long_term_keeps_reappearing_regions_consistent(tmp_path: Path, clip: li
         outside = float(((res[3] - res[1])[..., :, :x0 - 4] ** 2).mean())
         assert outside < diffs[name] + 1e-3  # elsewhere both variants are consistent anyway
     assert diffs["long"] < 0.5 * diffs["short"], diffs
+
+
+def test_multipass_first_pass_starts_every_frame_from_one_noise_image(tmp_path: Path, clip: list,
+                                                                     loss_net: torch.nn.Module) -> None:
+    """Lua artistic_video_multiPass.lua draws one randImg before the frame loop: on a static
+    clip (identical frames, zero flow) pass 1 must then give identical frames. With per-frame
+    noise the chaotic L-BFGS runs diverged and pass 1 flickered on a still image."""
+    still = [clip[0]] * 3
+    root = tmp_path
+    write_pan_job_inputs(root / "in", root / "job" / "flows", still, (0, 0))
+    mp = MultipassConfig(optim=small_optim(iterations=8, first_iterations=None, init="random", temporal_weight=3.25e7),
+                         passes=1, temporal_after=2)
+    spec = VideoSpec(input=str(root / "in"), output=str(root / "out"), method="multipass", job_dir=str(root / "job"),
+                     style_image=str(shared_path("data", "styles", "starry_night.jpg")), multipass=mp)
+    style = u8_to_tensor(read_png(Path(spec.style_image)))
+    opt = FrameOptimizer(loss_net, style, mp.optim, style_taps=list(TAPS), content_tap="relu2_1", content_size=SIZE)
+    run_video(spec, optimizer=opt)
+    job = Job(root / "job", spec.settings())
+    first = job.result("pass01", 0)
+    assert (first - u8_to_tensor(still[0])).abs().mean() > 0.02  # optimised, not the input
+    for i in (1, 2):
+        torch.testing.assert_close(job.result("pass01", i), first, atol=0, rtol=0)

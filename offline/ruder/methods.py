@@ -84,7 +84,6 @@ def run_multipass(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: Multipas
             if job.has_result(stage, i):
                 continue
             content = job.frame(i, device)
-            seed = frame_seed(o.seed, p, i)
             # Neighbour results: the one we come from is already in this pass, the other in the last.
             nb: dict[int, tuple[str, float]] = {}
             if i > 0 and (forward or p > 1):
@@ -94,8 +93,10 @@ def run_multipass(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: Multipas
             warped = {j: (flows.warp_to(job.result(s, j, device), j, i), flows.weights(j, i).to(device), w)
                       for j, (s, w) in nb.items()}
             if p == 1:
-                init = _init(o.init, job=job, flows=flows, stage=stage, i=i, content=content, seed=seed) \
-                    if forward else random_init(tuple(content.shape), seed=seed, device=device)
+                # Pass 1 (always forward): the Lua code draws ONE noise image (randImg) before the
+                # loop and starts every frame from it, so frames with equal content start equal.
+                init = _init(o.init, job=job, flows=flows, stage=stage, i=i, content=content,
+                             seed=frame_seed(o.seed, 1, 0))
             else:
                 num = job.result(prev_pass, i, device)
                 den = torch.ones_like(num[:, :1])

@@ -20,7 +20,8 @@ from models.losses import content_loss, gram, style_loss, tv_loss
 from offline.ruder.config import OptimConfig
 from offline.ruder.temporal_loss import TemporalTarget, temporal_loss
 
-# ImageNet mean: the Lua code initialises "random" as the mean pixel plus N(0, 1e-3 * 255).
+# ImageNet mean: the Lua code initialises "random" as N(0, 1e-3) in Caffe's mean-subtracted
+# 0..255 space, i.e. the mean pixel plus noise; our N(0, 1e-3) on 0..1 is a quarter grey level.
 _MEAN = (0.485, 0.456, 0.406)
 
 

@@ -7,6 +7,12 @@ same document may sit next to it for humans; the header copy is authoritative.
 
 Bundled styles are stored fp16 (half the size; the weights of a trained style net lose nothing
 visible in fp16) and upcast to float32 on load.
+
+A multi-style network (:class:`models.multistyle.MultiStyleNet`, conditional instance norm) is
+the same file format with ``"kind": "multistyle"``, format version 2 (so version-1 readers
+refuse it with a clear message instead of a shape mismatch) and ``"styles"``: one entry per
+member (name, description, license, style image and its sha256), in the order of the network's
+style dimension.
 """
 from __future__ import annotations
 
@@ -16,16 +22,20 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
 from models.errors import UserError
+from models.multistyle import MultiStyleNet
 from models.transformer import PRESETS, TransformerConfig, TransformerNet
 
 FORMAT = "stylecast-style"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # single-style files
+MULTI_FORMAT_VERSION = 2  # multi-style files
+MAX_FORMAT_VERSION = 2  # newest this code reads
+KIND_MULTI = "multistyle"
 _META_KEY = "stylecast"
 
 
@@ -56,7 +66,7 @@ def make_metadata(*, name: str, preset: str, config: TransformerConfig | None = 
     }
 
 
-def save_style(path: str | os.PathLike, model: TransformerNet, metadata: Mapping[str, Any], *,
+def save_style(path: str | os.PathLike, model: TransformerNet | MultiStyleNet, metadata: Mapping[str, Any], *,
                half: bool = False, sidecar: bool = False) -> Path:
     """Write atomically (temp file + rename). ``half`` stores fp16."""
     from safetensors.torch import save_file
@@ -108,8 +118,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: stylecast metadata is not valid JSON ({exc})") from exc
-    if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise UserError(f"{path}: expected format {FORMAT} version <= {FORMAT_VERSION}, "
+    if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > MAX_FORMAT_VERSION:
+        raise UserError(f"{path}: expected format {FORMAT} version <= {MAX_FORMAT_VERSION}, "
                         f"got {meta.get('format')} version {meta.get('format_version')}")
     return meta
 
@@ -120,6 +130,9 @@ def load_style(path: str | os.PathLike, *, device: str | torch.device = "cpu",
     from safetensors.torch import load_file
 
     meta = read_metadata(path)
+    if is_multistyle(meta):
+        raise UserError(f"{path}: a multi-style network with styles {style_names(meta)}; expected a single style: "
+                        f"use models.checkpoint.load_multistyle, or the style spec NAME:style")
     try:
         config = TransformerConfig.from_dict(meta["config"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -135,7 +148,58 @@ def load_style(path: str | os.PathLike, *, device: str | torch.device = "cpu",
     return model, meta
 
 
-def _check_state(model: TransformerNet, sd: Mapping[str, Tensor], what: str) -> None:
+def is_multistyle(meta: Mapping[str, Any]) -> bool:
+    return meta.get("kind") == KIND_MULTI
+
+
+def style_names(meta: Mapping[str, Any]) -> list[str]:
+    """Member names of a multi-style checkpoint's metadata (empty for a single style)."""
+    return [str(e["name"]) for e in meta.get("styles", [])] if is_multistyle(meta) else []
+
+
+def make_multistyle_metadata(*, name: str, preset: str, styles: Sequence[Mapping[str, Any]],
+                             config: TransformerConfig | None = None, loss_net: str = "",
+                             training: Mapping[str, Any] | None = None, description: str = "", license: str = "",
+                             created: str | None = None) -> dict[str, Any]:
+    """Metadata of a multi-style network; ``styles``: per member ``{"name", "description"?,
+    "license"?, "style_image"?, "style_sha256"?}`` in the network's style order."""
+    members = []
+    for e in styles:
+        if "name" not in e:
+            raise ValueError(f"styles: expected a 'name' in every entry, got {dict(e)}")
+        members.append({"name": str(e["name"]), "description": str(e.get("description", "")),
+                        "license": str(e.get("license", "")), "style_image": str(e.get("style_image", "")),
+                        "style_sha256": str(e.get("style_sha256", ""))})
+    meta = make_metadata(name=name, preset=preset, config=config, loss_net=loss_net, training=training,
+                         description=description, license=license, created=created)
+    meta.update(format_version=MULTI_FORMAT_VERSION, kind=KIND_MULTI, styles=members)
+    return meta
+
+
+def load_multistyle(path: str | os.PathLike, *, device: str | torch.device = "cpu",
+                    dtype: torch.dtype = torch.float32) -> tuple[MultiStyleNet, dict[str, Any]]:
+    """(multi-style network in eval mode without grad, metadata); UserError for a single style."""
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    if not is_multistyle(meta):
+        raise UserError(f"{path}: a single-style checkpoint; expected a multi-style network (\"kind\": \"{KIND_MULTI}\")")
+    try:
+        config = TransformerConfig.from_dict(meta["config"])
+        model = MultiStyleNet(config, style_names=style_names(meta))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: multi-style metadata has no valid config and style names ({exc!r})") from exc
+    try:
+        sd = load_file(str(path))
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read tensors (corrupt file?): {exc}") from exc
+    _check_state(model, sd, f"{path} (preset {meta.get('preset')!r}, {model.n_styles} styles)")
+    model.load_state_dict({k: v.float() for k, v in sd.items()})
+    model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return model, meta
+
+
+def _check_state(model: TransformerNet | MultiStyleNet, sd: Mapping[str, Tensor], what: str) -> None:
     want = model.state_dict()
     missing = sorted(set(want) - set(sd))
     unexpected = sorted(set(sd) - set(want))

@@ -1,4 +1,5 @@
-"""Train a feed-forward style network (Johnson, Alahi & Fei-Fei 2016) on one style image.
+"""Train a feed-forward style network (Johnson, Alahi & Fei-Fei 2016) on one style image, or one
+multi-style network (conditional instance norm, Dumoulin, Shlens & Kudlur 2017) on several.
 
 Loss = content_weight * MSE(content tap) + style_weight * sum Gram MSE (style taps)
      + tv_weight * TV, on a frozen loss network (:mod:`models.lossnets`).
@@ -7,6 +8,12 @@ and channels_last. State (model, optimizer, step, data-sampler and torch RNG sta
 atomically every ``checkpoint_every`` steps and on Ctrl-C, and a run restarted with the same
 settings resumes from it, reproducing the uninterrupted run (on CPU; bit-exact on CUDA only
 modulo cuDNN nondeterminism).
+
+Multi-style (``TrainConfig.styles``): the same losses, loss network and options; batch element
+``i`` of step ``t`` trains style ``(t*batch + i) mod N`` (cycled, so every style gets the same
+number of samples and the assignment is a function of the step: resume stays exact), against
+that style's Gram targets, which are computed once for all styles. Dumoulin et al. likewise
+train all styles jointly, sharing the convolutions.
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,8 +31,11 @@ from models import checkpoint as ckpt
 from models.errors import UserError
 from models.losses import content_loss, gram, style_loss, tv_loss
 from models.lossnets import LossNetwork, build_loss_network
+from models.multistyle import MultiStyleNet
 from models.train_data import CropSampler, load_content, read_image_rgb
 from models.transformer import PRESETS, TransformerNet, preset as get_preset
+
+StyleNet = Union[TransformerNet, MultiStyleNet]
 
 
 # (style_weight, tv_weight) per loss network with the loss conventions of models.losses
@@ -63,6 +73,18 @@ class TrainConfig:
     description: str = ""
     license: str = ""
     work_dir: str = ""  # default: <output>.work
+    # Multi-style training: style image paths (then ``style`` is "") and their names (default:
+    # file stems), in the network's style order.
+    styles: tuple[str, ...] = ()
+    style_names: tuple[str, ...] = ()
+
+    @property
+    def multi(self) -> bool:
+        return bool(self.styles)
+
+    def names(self) -> tuple[str, ...]:
+        """Member names of a multi-style run."""
+        return self.style_names or tuple(Path(p).stem for p in self.styles)
 
     def training_dict(self) -> dict[str, Any]:
         keep = ("loss_net", "size", "style_size", "batch_size", "steps", "style_weight", "content_weight",
@@ -72,17 +94,24 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: TransformerNet
+    model: StyleNet
     losses: list[float] = field(default_factory=list)
     output: Path | None = None
     seconds: float = 0.0
     resumed_from: int = 0
 
 
-def init_model(cfg: TrainConfig) -> TransformerNet:
+def new_model(cfg: TrainConfig) -> StyleNet:
+    """The architecture ``cfg`` trains (default init, global RNG)."""
+    if cfg.multi:
+        return MultiStyleNet(get_preset(cfg.preset), style_names=cfg.names())
+    return TransformerNet(get_preset(cfg.preset))
+
+
+def init_model(cfg: TrainConfig) -> StyleNet:
     """The seeded initial network (also used by tests to measure the loss before training)."""
     torch.manual_seed(cfg.seed)
-    model = TransformerNet(get_preset(cfg.preset))
+    model = new_model(cfg)
     with torch.no_grad():
         # Start the output at mid-grey instead of black: with Adam's ~lr-sized steps the last
         # bias would otherwise need thousands of steps to climb to 0.5*value_scale.
@@ -90,10 +119,15 @@ def init_model(cfg: TrainConfig) -> TransformerNet:
     return model
 
 
-def compute_losses(model: TransformerNet, lossnet: LossNetwork, targets: dict[str, torch.Tensor], x: torch.Tensor,
-                   cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total, content, style, tv) for content batch ``x``."""
-    y = model.forward_unclamped(x)
+def compute_losses(model: StyleNet, lossnet: LossNetwork, targets: dict[str, torch.Tensor], x: torch.Tensor,
+                   cfg: TrainConfig, mix: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, content, style, tv) for content batch ``x``.
+
+    Multi-style: ``mix`` ``(N, n_styles)`` conditions the network and ``targets[tap]`` holds
+    one Gram per batch element ``(N,C,C)`` (see :func:`batch_styles`).
+    """
+    y = model.forward_unclamped(x) if mix is None else model.forward_unclamped(x, mix)  # type: ignore[call-arg]
     fy = lossnet(y)
     with torch.no_grad():
         fx = lossnet(x)
@@ -103,11 +137,12 @@ def compute_losses(model: TransformerNet, lossnet: LossNetwork, targets: dict[st
     return cfg.content_weight * lc + cfg.style_weight * ls + cfg.tv_weight * lt, lc, ls, lt
 
 
-def style_targets(cfg: TrainConfig, net: LossNetwork, device: torch.device) -> dict[str, torch.Tensor]:
-    im = read_image_rgb(Path(cfg.style))
+def image_grams(path: str | os.PathLike, style_size: int, net: LossNetwork, device: torch.device) -> dict[str, torch.Tensor]:
+    """``{tap: (1,C,C)}`` Gram targets of one style image scaled to ``style_size`` long side."""
+    im = read_image_rgb(Path(path))
     x = torch.from_numpy(im.copy()).permute(2, 0, 1)[None].float().div(255)
     h, w = x.shape[-2:]
-    s = cfg.style_size / max(h, w)
+    s = style_size / max(h, w)
     x = F.interpolate(x, size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear",
                       antialias=True, align_corners=False)
     with torch.no_grad():
@@ -115,7 +150,31 @@ def style_targets(cfg: TrainConfig, net: LossNetwork, device: torch.device) -> d
     return {k: gram(feats[k]).detach() for k in net.style_taps}
 
 
-def _save_state(path: Path, model: TransformerNet, opt: torch.optim.Optimizer, step: int, sampler: CropSampler, losses: list[float], cfg: TrainConfig) -> None:
+def style_targets(cfg: TrainConfig, net: LossNetwork, device: torch.device) -> dict[str, torch.Tensor]:
+    """Gram targets: ``{tap: (1,C,C)}``, or ``{tap: (n_styles,C,C)}`` for a multi-style run."""
+    if not cfg.multi:
+        return image_grams(cfg.style, cfg.style_size, net, device)
+    per_style = [image_grams(p, cfg.style_size, net, device) for p in cfg.styles]
+    return {k: torch.cat([g[k] for g in per_style]) for k in net.style_taps}
+
+
+def batch_styles(step: int, batch: int, n_styles: int) -> torch.Tensor:
+    """Style index of each element of the batch that step ``step`` (0-based) trains: cycled."""
+    return (step * batch + torch.arange(batch)) % n_styles
+
+
+def batch_condition(cfg: TrainConfig, step: int, targets: dict[str, torch.Tensor], device: torch.device
+                    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+    """(mix or None, per-element targets) for step ``step``; single-style runs pass through."""
+    if not cfg.multi:
+        return None, targets
+    n = len(cfg.styles)
+    idx = batch_styles(step, cfg.batch_size, n).to(device)
+    mix = F.one_hot(idx, n).float()
+    return mix, {k: g[idx] for k, g in targets.items()}
+
+
+def _save_state(path: Path, model: StyleNet, opt: torch.optim.Optimizer, step: int, sampler: CropSampler, losses: list[float], cfg: TrainConfig) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                 "sampler_rng": sampler.gen.get_state(), "torch_rng": torch.get_rng_state(),
@@ -123,29 +182,64 @@ def _save_state(path: Path, model: TransformerNet, opt: torch.optim.Optimizer, s
     os.replace(tmp, path)  # atomic: a crash mid-write leaves the previous state intact
 
 
+def _config_defaults() -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+
+
 def _same_run(saved: dict, cfg: TrainConfig) -> bool:
-    # Steps may be raised to continue training; everything else must match.
-    a = {k: v for k, v in saved.items() if k not in ("steps", "checkpoint_every", "preview_every")}
-    b = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("steps", "checkpoint_every", "preview_every")}
-    b["content"] = list(b["content"])
-    a["content"] = list(a.get("content", []))
-    return a == b
+    # Steps may be raised to continue training; everything else must match. Fields added since
+    # a state was saved take their defaults, so older interrupted runs still resume.
+    skip = ("steps", "checkpoint_every", "preview_every")
+
+    def norm(d: dict) -> dict:
+        return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in d.items() if k not in skip}
+
+    return norm({**_config_defaults(), **saved}) == norm(dataclasses.asdict(cfg))
 
 
-def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
-          stop_at: int | None = None, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
-    """Run (or resume) training; returns the model and per-step total losses.
+def _config_from_saved(c: dict) -> TrainConfig:
+    c = {**_config_defaults(), **c}
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
 
-    ``stop_at`` ends early after that step (saving state, no final export): used by tests to
-    simulate an interruption.
-    """
+
+def _validate(cfg: TrainConfig) -> None:
     if cfg.preset not in PRESETS:
         raise UserError(f"--preset: expected one of {sorted(PRESETS)}, got {cfg.preset!r}")
-    if not Path(cfg.style).is_file():
+    if cfg.multi:
+        if cfg.style:
+            raise UserError(f"expected either one style image or several (multi-style), got style={cfg.style!r} "
+                            f"and styles={list(cfg.styles)}")
+        missing = [p for p in cfg.styles if not Path(p).is_file()]
+        if missing:
+            raise UserError(f"--style: expected image files, got missing path {missing[0]}")
+        if cfg.style_names and len(cfg.style_names) != len(cfg.styles):
+            raise UserError(f"expected one name per style image, got {len(cfg.style_names)} names for "
+                            f"{len(cfg.styles)} images")
+        try:
+            MultiStyleNet(PRESETS["light"], style_names=cfg.names())  # validates the names
+        except ValueError as exc:
+            raise UserError(f"--style names: {exc}; name images with NAME=PATH") from None
+    elif not Path(cfg.style).is_file():
         raise UserError(f"--style: expected an image file, got missing path {cfg.style}")
     if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
         raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
                         f"{cfg.batch_size}, {cfg.steps}")
+
+
+def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
+          stop_at: int | None = None, on_step: Callable[[int, float], None] | None = None,
+          members: dict[str, dict[str, str]] | None = None) -> TrainResult:
+    """Run (or resume) training; returns the model and per-step total losses.
+
+    ``stop_at`` ends early after that step (saving state, no final export): used by tests to
+    simulate an interruption. ``members``: per-style ``{"description", "license"}`` written into
+    a multi-style checkpoint (metadata only: not part of the resumable settings).
+    """
+    _validate(cfg)
+    unknown = sorted(set(members or {}) - set(cfg.names() if cfg.multi else ()))
+    if unknown:
+        raise UserError(f"style descriptions: unknown style {unknown[0]!r}; expected names from "
+                        f"{list(cfg.names()) if cfg.multi else '(none: single-style run)'}")
     device = torch.device(cfg.device)
     cuda = device.type == "cuda"
     work = Path(cfg.work_dir or (str(cfg.output) + ".work"))
@@ -189,8 +283,9 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             x = sampler.batch(cfg.batch_size).to(device)
             if cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
+            mix, step_targets = batch_condition(cfg, step, targets, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss, lc, ls, _lt = compute_losses(model, lossnet, targets, x, cfg)
+                loss, lc, ls, _lt = compute_losses(model, lossnet, step_targets, x, cfg, mix)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             updating = True
@@ -207,7 +302,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                 _save_state(state_path, model, opt, step, sampler, losses, cfg)
             if cfg.preview_every and step % cfg.preview_every == 0:
                 with torch.no_grad():
-                    _preview(work / f"preview_{step:06d}.png", x[:1], model(x[:1]))
+                    _preview(work / f"preview_{step:06d}.png", x[:1], _preview_outputs(model, x[:1]))
     except KeyboardInterrupt:
         bar.close()
         if updating:  # interrupted inside an update: keep the last periodic state instead
@@ -219,12 +314,43 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     bar.close()
     result = TrainResult(model=model, losses=losses, seconds=time.perf_counter() - t0, resumed_from=resumed_from)
     if step >= cfg.steps:
-        meta = ckpt.make_metadata(
-            name=cfg.name or Path(cfg.output).stem, preset=cfg.preset, loss_net=cfg.loss_net,
-            training={**cfg.training_dict(), "style_image": Path(cfg.style).name, "device": str(device)},
-            style_sha256=ckpt.sha256_file(cfg.style), description=cfg.description, license=cfg.license)
+        meta = _export_metadata(cfg, name=cfg.name or Path(cfg.output).stem, steps=step, device=str(device),
+                                members=members)
         result.output = ckpt.save_style(cfg.output, model.float().to(memory_format=torch.contiguous_format), meta)
     return result
+
+
+def _export_metadata(cfg: TrainConfig, *, name: str, steps: int, device: str, description: str = "",
+                     license: str = "", extra: dict[str, Any] | None = None,
+                     members: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    training = {**cfg.training_dict(), "steps": steps, "device": device, **(extra or {})}
+    description, license = description or cfg.description, license or cfg.license
+    if not cfg.multi:
+        return ckpt.make_metadata(
+            name=name, preset=cfg.preset, loss_net=cfg.loss_net,
+            training={**training, "style_image": Path(cfg.style).name},
+            style_sha256=ckpt.sha256_file(cfg.style) if Path(cfg.style).is_file() else "",
+            description=description, license=license)
+    members = members or {}
+    unknown = sorted(set(members) - set(cfg.names()))
+    if unknown:
+        raise UserError(f"style descriptions: unknown style {unknown[0]!r}; expected names from {list(cfg.names())}")
+    styles = [{"name": n, "style_image": Path(p).name,
+               "style_sha256": ckpt.sha256_file(p) if Path(p).is_file() else "",
+               "description": members.get(n, {}).get("description", ""),
+               "license": members.get(n, {}).get("license", license)}
+              for n, p in zip(cfg.names(), cfg.styles)]
+    return ckpt.make_multistyle_metadata(name=name, preset=cfg.preset, loss_net=cfg.loss_net, styles=styles,
+                                         training={**training, "style_order": "cycled per batch element"},
+                                         description=description, license=license)
+
+
+def _preview_outputs(model: StyleNet, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)``; for a multi-style network one output per style, side by side."""
+    if not isinstance(model, MultiStyleNet):
+        return model(x)
+    eye = torch.eye(model.n_styles, device=x.device)
+    return torch.cat([model(x, eye[k:k + 1]) for k in range(model.n_styles)], dim=-1)
 
 
 def _preview(path: Path, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -239,17 +365,18 @@ def _preview(path: Path, x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def export_state(state_path: str | os.PathLike, dst: str | os.PathLike, *, half: bool = True,
-                 description: str = "", license: str = "", name: str | None = None) -> Path:
-    """Write a style checkpoint from a training state file (e.g. to ship an intermediate step)."""
+                 description: str = "", license: str = "", name: str | None = None,
+                 members: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write a style checkpoint from a training state file (e.g. to ship an intermediate step).
+
+    ``members`` (multi-style runs): ``{style: {"description": ..., "license": ...}}`` per member;
+    a member without a license gets the network's.
+    """
     st = torch.load(str(state_path), map_location="cpu", weights_only=False)
-    c = st["config"]
-    cfg = TrainConfig(**{**c, "content": tuple(c["content"])})
-    model = TransformerNet(get_preset(cfg.preset))
+    cfg = _config_from_saved(st["config"])
+    model = new_model(cfg)
     model.load_state_dict(st["model"])
-    meta = ckpt.make_metadata(
-        name=name or cfg.name or Path(dst).stem, preset=cfg.preset, loss_net=cfg.loss_net,
-        training={**cfg.training_dict(), "steps": int(st["step"]), "style_image": Path(cfg.style).name,
-                  "device": cfg.device, "content": [Path(p).name for p in cfg.content]},
-        style_sha256=ckpt.sha256_file(cfg.style) if Path(cfg.style).is_file() else "",
-        description=description or cfg.description, license=license or cfg.license)
+    meta = _export_metadata(cfg, name=name or cfg.name or Path(dst).stem, steps=int(st["step"]), device=cfg.device,
+                            description=description, license=license, members=members,
+                            extra={"content": [Path(p).name for p in cfg.content]})
     return ckpt.save_style(dst, model, meta, half=half, sidecar=True)

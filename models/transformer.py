@@ -57,6 +57,21 @@ def preset(name: str) -> TransformerConfig:
         raise ValueError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}") from None
 
 
+def pad_for_net(y: Tensor) -> Tensor:
+    """Pad ``(N,C,H,W)`` at the bottom/right to a multiple of 4 and at least 8 px (crop back after).
+
+    Two stride-2 stages need a multiple of 4; the 3x3 reflection pads at 1/4 resolution need
+    >= 2 px there, the 9x9 ones >= 5 px at full resolution.
+    """
+    h, w = y.shape[-2:]
+    ph, pw = max(8 - h, (-h) % 4), max(8 - w, (-w) % 4)
+    if ph or pw:
+        # Reflection needs pad < size; tiny inputs fall back to replicate.
+        mode = "reflect" if (h > ph and w > pw) else "replicate"
+        y = F.pad(y, (0, pw, 0, ph), mode=mode)
+    return y
+
+
 class ConvLayer(nn.Module):
     """Reflection-padded convolution (key layout ``NAME.conv2d.*`` as in pytorch/examples)."""
 
@@ -115,14 +130,7 @@ class TransformerNet(nn.Module):
         """Output on the [0,1] scale without clamping (use for training: clamping kills gradients)."""
         check_frames(x, "TransformerNet input")
         h, w = x.shape[-2:]
-        # Pad to a multiple of 4 (two stride-2 stages) and at least 8 px: the 3x3 reflection pads
-        # at 1/4 resolution need >= 2 px there, the 9x9 ones need >= 5 px at full resolution.
-        ph, pw = max(8 - h, (-h) % 4), max(8 - w, (-w) % 4)
-        y = x * self.config.value_scale
-        if ph or pw:
-            # Reflection needs pad < size; tiny inputs fall back to replicate.
-            mode = "reflect" if (h > ph and w > pw) else "replicate"
-            y = F.pad(y, (0, pw, 0, ph), mode=mode)
+        y = pad_for_net(x * self.config.value_scale)
         y = F.relu(self.in1(self.conv1(y)))
         y = F.relu(self.in2(self.conv2(y)))
         y = F.relu(self.in3(self.conv3(y)))

@@ -34,7 +34,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     g.add_argument("--style-weight", type=float)
     g.add_argument("--temporal-weight", type=float, help="0 = plain per-frame optimization (baseline)")
     g.add_argument("--tv-weight", type=float)
-    g.add_argument("--init", choices=("random", "content", "prev-warped"), help="init of frames after the first (ruder default prev-warped)")
+    g.add_argument("--init", choices=("random", "content", "prev-warped"), help="init of frames after the first (ruder, default prev-warped) and of multipass pass 1 (default random: one noise image for all frames)")
     g.add_argument("--optimizer", choices=("lbfgs", "adam"), help="lbfgs (paper, default) or adam (faster on GPU)")
     g.add_argument("--lr", type=float, help="Adam learning rate on the [0,1] scale (default 0.04)")
     g.add_argument("--long-term", type=_offsets, metavar="J", help="earlier-frame offsets for the temporal loss (default 1,10,20,40; 1 = short-term)")

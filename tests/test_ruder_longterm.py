@@ -74,3 +74,51 @@ def test_temporal_loss_is_weighted_mse() -> None:
     two = temporal_loss(x, [TemporalTarget(warped=warped, weight=w)] * 2)
     assert two.item() == pytest.approx(2 * got.item())
     assert temporal_loss(x, []).item() == 0.0
+
+
+def test_run_ruder_feeds_long_term_targets_once_frames_exist(tmp_path) -> None:
+    """Pipeline wiring with J={1,10} on 12 frames: frames 1-9 get one target (only i-1 exists),
+    frames 10-11 two. On frame 11, c(10, 11) is zero on a band (its flow leaves the frame there)
+    and c(1, 11) is one everywhere, so the i-10 target must carry exactly that band, and be
+    frame 1's result warped (zero flow: unchanged)."""
+    import numpy as np
+
+    from models.flo import write_flo
+    from offline.ruder.config import OptimConfig, RuderConfig
+    from offline.ruder.flowcache import FlowCache
+    from offline.ruder.job import Job, write_png
+    from offline.ruder.methods import run_ruder
+    from offline.ruder.optimize import LossTerms
+    from offline.ruder.source import decode_into
+
+    n, h, w = 12, 16, 24
+    (tmp_path / "in").mkdir()
+    for i in range(n):
+        write_png(tmp_path / "in" / f"f{i:02d}.png", np.full((h, w, 3), 10 * i, np.uint8))
+    job = Job(tmp_path / "job", {"test": 1})
+    decode_into(job, str(tmp_path / "in"), max_side=None, max_frames=None)
+    (job.root / "flows").mkdir()
+    for a in range(n):
+        for b in range(n):
+            flow = np.zeros((h, w, 2), np.float32)
+            if (a, b) == (11, 10):
+                flow[:, :2, 0] = 100.0  # 11 -> 10 leaves the frame on columns 0-1 (2: motion boundary)
+            write_flo(job.root / "flows" / f"fwd_{a:06d}_{b:06d}.flo", flow)
+
+    seen: list[list[TemporalTarget]] = []
+
+    class SpyOptimizer:
+        def run(self, content, init, targets, *, iterations):
+            seen.append(targets)
+            return torch.full_like(content, len(seen) / 20), LossTerms(0.0, 0.0, 0.0, 0.0, 0.0)
+
+    cfg = RuderConfig(optim=OptimConfig(iterations=1), long_term=(1, 10))
+    run_ruder(job, FlowCache(job, estimator=None), SpyOptimizer(), cfg)  # type: ignore[arg-type]
+    assert [len(t) for t in seen] == [0] + [1] * 9 + [2, 2]
+    near, far = seen[11]
+    band = torch.zeros(1, 1, h, w)
+    band[..., :3] = 1.0
+    assert torch.equal(near.weight, 1.0 - band)
+    assert torch.equal(far.weight, band)  # c_long(1, 11) = max(c(1,11) - c(10,11), 0)
+    torch.testing.assert_close(far.warped, job.result("ruder", 1), atol=1e-6, rtol=0)
+    assert abs(float(far.warped.mean()) - 2 / 20) < 1 / 255  # frame 1 was the 2nd call's output

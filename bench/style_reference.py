@@ -50,6 +50,8 @@ def main() -> None:
     ap.add_argument("--style-size", type=int, default=256, help="long side of the painting")
     ap.add_argument("--ours", action="append", default=[], help="STYLE=NAME_OR_PATH (default: bundled NAME)")
     ap.add_argument("--only", action="append", default=[], help="restrict to these styles")
+    ap.add_argument("--figure", help="also write a side-by-side PNG: painting | photo | ours | Engstrom per row")
+    ap.add_argument("--figure-photo", default="golden_gate.jpg")
     a = ap.parse_args()
     sys.path.insert(0, str(SHARED / "tools"))
     import reference_nets  # type: ignore[import-not-found]
@@ -63,6 +65,7 @@ def main() -> None:
                              taps=[*STYLE_LAYERS, "relu4_2"]).float()
     ours = dict(spec.split("=", 1) for spec in a.ours)
     photos = {p: _load(SHARED / "data/content" / p, a.size) for p in PHOTOS}
+    rows = []
     print(f"photos {list(PHOTOS)} at {a.size} px short side; paintings at {a.style_size} px long side; VGG19")
     print(f"{'style':11s} {'photo':16s} {'style ours':>10s} {'Engstrom':>9s} {'ratio':>6s}"
           f" {'content ours':>12s} {'Engstrom':>9s} {'ratio':>6s}")
@@ -82,11 +85,32 @@ def main() -> None:
                 row.append((float(style_loss({k: fy[k] for k in STYLE_LAYERS}, grams)),
                             float(content_loss(fy["relu4_2"], fx["relu4_2"]))))
             (s0, c0), (s1, c1) = row
+            if pname == a.figure_photo:
+                pimg = _load(SHARED / "data/styles" / f"{painting}.jpg", a.size)
+                rows.append([pimg, x, mine(x).clamp(0, 1), ref(x).clamp(0, 1)])
             for i, v in enumerate((s0, s1, c0, c1)):
                 sums[i] += v
             print(f"{name:11s} {pname:16s} {s0:10.3g} {s1:9.3g} {s0 / s1:5.2f}x {c0:12.3g} {c1:9.3g} {c0 / c1:5.2f}x")
         s0, s1, c0, c1 = sums
         print(f"{name:11s} {'MEAN':16s} {s0 / 3:10.3g} {s1 / 3:9.3g} {s0 / s1:5.2f}x {c0 / 3:12.3g} {c1 / 3:9.3g} {c0 / c1:5.2f}x")
+
+    if a.figure and rows:
+        _figure(rows, a.figure, a.size)
+
+
+def _figure(rows: list[list[torch.Tensor]], path: str, h: int) -> None:
+    import numpy as np
+
+    from models.media import to_uint8, write_image
+
+    def fit(t: torch.Tensor) -> np.ndarray:
+        t = F.interpolate(t, size=(h, round(t.shape[-1] * h / t.shape[-2])), mode="bilinear", antialias=True)
+        return to_uint8(t.clamp(0, 1))[0]
+
+    lines = [np.concatenate([fit(t) for t in r], axis=1) for r in rows]
+    width = max(line.shape[1] for line in lines)
+    lines = [np.pad(line, ((0, 4), (0, width - line.shape[1]), (0, 0)), constant_values=255) for line in lines]
+    print("wrote", write_image(path, np.concatenate(lines, axis=0)))
 
 
 if __name__ == "__main__":

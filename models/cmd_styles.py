@@ -38,4 +38,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     print(f"\n* default style; user styles directory: {user_styles_dir()} (STYLECAST_STYLES_DIR)")
+    nets = sorted({e.network: e.members for e in list_styles() if e.network}.items())
+    for net, members in nets:
+        print(f"{net}: multi-style network ({len(members)} styles); blend them live with -s "
+              f"{net}:{members[0]}=0.5,{members[-1]}=0.5")
     return 0

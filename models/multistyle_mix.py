@@ -97,3 +97,24 @@ def format_mix(weights: Sequence[float], names: Sequence[str]) -> str:
 def mix_dict(weights: Sequence[float], names: Sequence[str]) -> dict[str, float]:
     """Non-zero weights by name (JSON-friendly)."""
     return {n: float(w) for n, w in zip(names, weights) if w > 0}
+
+
+def sweep_weights(path: Sequence[str], names: Sequence[str], position: float) -> tuple[float, ...]:
+    """Weights at ``position`` along a closed tour of styles ``path`` (one unit per leg).
+
+    ``position`` 0 is ``path[0]``, 0.5 the 50/50 blend of ``path[0]`` and ``path[1]``, 1 is
+    ``path[1]``, ..., ``len(path)`` is ``path[0]`` again: a continuous walk through the
+    normalisation-parameter space (Dumoulin et al. 2017, §4).
+    """
+    if len(path) < 2:
+        raise MixError(f"style sweep: expected at least two styles, got {list(path)}")
+    for p in path:
+        one_hot(p, names)  # validates the name
+    pos = position % len(path)
+    k = int(pos)
+    t = pos - k
+    a, b = path[k], path[(k + 1) % len(path)]
+    w = dict.fromkeys(names, 0.0)
+    w[a] += 1.0 - t
+    w[b] += t
+    return mix_weights(w, names)

@@ -16,7 +16,17 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--source", default="0",
                    help="camera index (0) or /dev/videoN, a video file, 'sample' or 'pattern' (default: 0)")
     p.add_argument("--sink", default="window", help="'window', 'null', 'vcam' or an output video path (default: window)")
-    p.add_argument("-s", "--style", default=None, help="bundled style name or checkpoint path (default: the bundled default)")
+    p.add_argument("-s", "--style", default=None,
+                   help="style name or checkpoint path (default: the bundled default); for a multi-style network "
+                        "NET:style or a blend NET:a=0.7,b=0.3 (see `stylecast styles`)")
+    p.add_argument("--mix", default=None, metavar="A=W,B=W",
+                   help="blend of the multi-style network named by -s, e.g. starry_night=0.7,wave=0.3 "
+                        "(weights >= 0, normalised)")
+    p.add_argument("--sweep", default=None, metavar="A,B[,C...]",
+                   help="glide continuously through these styles of the multi-style network named by -s "
+                        "(A -> A/B blends -> B -> ... -> A), --sweep-seconds per step")
+    p.add_argument("--sweep-seconds", type=float, default=4.0,
+                   help="seconds of source time from one style of --sweep to the next (default 4)")
     p.add_argument("--no-temporal", action="store_true", help="plain per-frame stylization (flickers)")
     p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.85)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames")
@@ -33,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from models.contracts import default_dtype
     from models.errors import UserError
+    from models.multistyle_mix import sweep_weights
     from models.registry import DEFAULT_STYLE, load_stylizer
     from models.temporal import TemporalBlender, TemporalConfig
     from stream.loop import LiveLoop, LoopConfig
@@ -49,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
     device = pick_device(args.device)
 
-    stylizer = load_stylizer(args.style or DEFAULT_STYLE, device=device)
+    spec = args.style or DEFAULT_STYLE
+    sweep = _sweep_names(args)
+    if args.mix is not None or sweep:
+        spec = _network_spec(spec, args.mix if args.mix is not None else sweep[0])
+    stylizer = load_stylizer(spec, device=device)
     source = open_source(args.source)
     try:
         if not source.is_device and args.sink not in ("window", "vcam") and args.max_frames is None \
@@ -68,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=total, unit="frame", desc=f"live {source.name} -> {sink.name}", dynamic_ncols=True)
 
     def on_frame(stats) -> None:  # type: ignore[no-untyped-def]
+        if sweep:  # runs on the loop's model thread, between frames: the next frame uses the new blend
+            stylizer.set_mix(sweep_weights(sweep, stylizer.style_names,  # type: ignore[operator]
+                                           stats.processed / (source.fps * args.sweep_seconds)))
         bar.update(1)
         if stats.processed % 10 == 0:
             bar.set_postfix_str(stats.line(), refresh=False)
@@ -85,4 +103,34 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print(stats.report())
+    if hasattr(stylizer, "mix_dict") and not sweep:
+        print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
     return 0
+
+
+def _sweep_names(args: argparse.Namespace) -> list[str]:
+    from models.errors import UserError
+
+    if args.sweep is None:
+        return []
+    if args.mix is not None:
+        raise UserError("--mix and --sweep: expected one of them, got both")
+    if not args.sweep_seconds > 0:
+        raise UserError(f"--sweep-seconds: expected a positive number, got {args.sweep_seconds}")
+    names = [n.strip() for n in args.sweep.split(",") if n.strip()]
+    if len(names) < 2:
+        raise UserError(f"--sweep: expected at least two styles A,B, got {args.sweep!r}")
+    return names
+
+
+def _network_spec(spec: str, member: str) -> str:
+    """``-s NET`` (or ``NET:x`` or its path) + ``--mix``/``--sweep`` -> the spec ``PATH:member``."""
+    from models.checkpoint import is_multistyle, read_metadata
+    from models.errors import UserError
+    from models.registry import split_spec
+
+    path, _ = split_spec(spec)
+    if not is_multistyle(read_metadata(path)):
+        raise UserError(f"--mix/--sweep: expected -s to name a multi-style network (see `stylecast styles`), "
+                        f"got the single style {spec!r}")
+    return f"{path}:{member}"

@@ -92,7 +92,8 @@ def test_mirror_stylizes_pts_increase_and_style_switch():
                 assert all(b > a for a, b in zip(pts, pts[1:])), pts
                 assert frames[-1].width == W and frames[-1].height == H
                 reply = await peer.send({"style": "identity"})
-                assert reply == {"type": "settings", "style": "identity", "temporal": False, "strength": DEFAULT_STRENGTH}
+                assert reply == {"type": "settings", "style": "identity", "temporal": False, "strength": DEFAULT_STRENGTH,
+                                 "mix": None}
                 # at most a few frames already in flight keep the old style
                 switched = await wait_frames(peer, is_identity, n=3, limit=30)
                 assert len(switched) <= 15, len(switched)

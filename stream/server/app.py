@@ -2,11 +2,11 @@
 
 Routes (documented in docs/webrtc.md):
   GET  /                       the page (stream/web/)
-  GET  /styles                 {"styles": [{"name","description","thumbnail"}], "default", "broadcast"}
+  GET  /styles                 {"styles": [{"name","description","thumbnail","network","members"}], "default", "broadcast"}
   GET  /styles/{name}/thumb.jpg
   POST /offer                  {"sdp","type":"offer","mode":"mirror"|"view","style"?} -> {"sdp","type","peer_id",...}
   GET  /stats[?peer=ID]        latency percentiles (receive -> send), fps, peers, drops
-  POST /peer/{id}/settings     mirror peer: {"style"?,"temporal"?,"strength"?} (also over the data channel)
+  POST /peer/{id}/settings     mirror peer: {"style"?,"temporal"?,"strength"?,"mix"?} (also over the data channel)
   POST /peer/{id}/close        hang up now (the page calls it on unload)
   POST /control                broadcast settings; needs "Authorization: Bearer TOKEN"
 """
@@ -16,6 +16,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any, Sequence
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -57,8 +58,8 @@ async def list_styles(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     b = ctx.broadcaster
     return web.json_response({
-        "styles": [{"name": s.name, "description": s.description,
-                    "thumbnail": f"/styles/{s.name}/thumb.jpg"} for s in ctx.catalog.styles],
+        "styles": [{"name": s.name, "description": s.description, "thumbnail": f"/styles/{quote(s.name, safe='')}/thumb.jpg",
+                    "network": s.network or None, "members": list(s.members)} for s in ctx.catalog.styles],
         "default": ctx.catalog.default,
         "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
@@ -92,7 +93,7 @@ async def peer_settings(request: web.Request) -> web.Response:
     if peer is None or peer.state is None:
         return error(404, f"no mirror peer {request.match_info['id']!r}")
     try:
-        peer.state.update(**parse_settings(ctx, await read_json(request)))
+        peer.state.update(**parse_settings(ctx, await read_json(request), peer.state.style))
     except ValueError as exc:
         return error(400, str(exc))
     return web.json_response(peer.state.settings())
@@ -114,7 +115,7 @@ async def control(request: web.Request) -> web.Response:
     if ctx.broadcaster is None:
         return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
     try:
-        ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request)))
+        ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request), ctx.broadcaster.state.style))
     except ValueError as exc:
         return error(400, str(exc))
     return web.json_response(ctx.broadcaster.state.settings())

@@ -80,7 +80,9 @@ class Broadcaster:
                 next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
             pts = int(n * period * 90000)
-            res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE)
+            res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE,
+                                            st.mix)
+            st.applied_mix = res.mix
             self.track.slot.put(vf)
             if self.recorder is not None:
                 self.recorder.write(res.frame)

@@ -38,7 +38,8 @@ class ServerContext:
         b = self.broadcaster
         if b is not None:
             streams.append(b.state.stats)
-            out["broadcast"] = {**b.state.stats.snapshot(), **b.state.settings(), "source": b.source.description,
+            out["broadcast"] = {**b.state.stats.snapshot(), **b.state.settings(), "applied_mix": b.state.applied_mix,
+                                "source": b.source.description,
                                 "viewers": b.viewers, "recording": None, "error": b.error}
             if b.recorder is not None:
                 r = b.recorder
@@ -51,5 +52,5 @@ class ServerContext:
             if p is not None:
                 st = p.state if p.mode == "mirror" else (b.state if b is not None else None)
                 out["peer"] = {"id": p.id, "mode": p.mode, **(st.stats.snapshot() if st else {}),
-                               **(st.settings() if st else {})}
+                               **(st.settings() if st else {}), "applied_mix": st.applied_mix if st else None}
         return out

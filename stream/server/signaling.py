@@ -45,7 +45,8 @@ async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response
     if mode not in MODES:
         return _err(400, f"expected 'mode' in {list(MODES)}, got {mode!r}")
     try:
-        settings = parse_settings(ctx, {k: body[k] for k in ("style", "temporal", "strength") if k in body})
+        settings = parse_settings(ctx, {k: body[k] for k in ("style", "temporal", "strength", "mix") if k in body},
+                                  ctx.config.style or ctx.catalog.default)
     except ValueError as exc:
         return _err(400, str(exc))
     if mode == "view" and ctx.broadcaster is None:
@@ -84,7 +85,8 @@ def _setup_mirror(ctx: ServerContext, peer: Peer, settings: dict) -> None:
     cfg = ctx.config
     peer.state = StreamState(style=settings.get("style", cfg.style or ctx.catalog.default),
                              temporal=settings.get("temporal", cfg.temporal),
-                             strength=settings.get("strength", cfg.strength), stats_window=cfg.stats_window)
+                             strength=settings.get("strength", cfg.strength), stats_window=cfg.stats_window,
+                             mix=settings.get("mix"))
     pc = peer.pc
 
     @pc.on("track")
@@ -107,7 +109,8 @@ def _setup_mirror(ctx: ServerContext, peer: Peer, settings: dict) -> None:
                     return
                 if peer.state is None:
                     return
-                peer.state.update(**parse_settings(ctx, {k: v for k, v in msg.items() if k != "type"} if isinstance(msg, dict) else msg))
+                body = {k: v for k, v in msg.items() if k != "type"} if isinstance(msg, dict) else msg
+                peer.state.update(**parse_settings(ctx, body, peer.state.style))
                 reply = {"type": "settings", **peer.state.settings()}
             except (ValueError, TypeError) as exc:
                 reply = {"type": "error", "message": str(exc)}

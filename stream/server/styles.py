@@ -6,7 +6,7 @@ server with a deterministic stylizer; the default catalog reads ``models.registr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from stream.server.worker import StylizerFactory, StyleWorker
 class StyleInfo:
     name: str
     description: str = ""
+    # Members of a multi-style network: the network's name and all its member styles, in order
+    # (a stream on this style can blend them; see stream.server.settings).
+    network: str = ""
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,13 @@ class StyleCatalog:
     def default(self) -> str:
         return self.styles[0].name
 
+    def members(self, name: str) -> tuple[str, ...]:
+        """Member styles of ``name``'s multi-style network (empty for a single style)."""
+        for s in self.styles:
+            if s.name == name:
+                return s.members
+        return ()
+
     def validate(self, name: object) -> str:
         if not isinstance(name, str) or name not in self.names:
             raise UserError(f"unknown style {name!r}; expected one of {self.names}")
@@ -50,15 +61,25 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = ()) -> Style
         from models import registry
     except ImportError as exc:
         raise UserError(f"style registry unavailable (models.registry: {exc}); expected an installed stylecast") from exc
-    entries = [StyleInfo(e.name, getattr(e, "description", "") or "") for e in registry.list_styles()]
+    listed = registry.list_styles()
+    entries = [StyleInfo(e.name, e.description, e.network, e.members) for e in listed]
     for path in extra:
         registry.resolve_style(path)  # raises UserError naming the available styles
         entries.append(StyleInfo(path, "user file"))
     default = getattr(registry, "DEFAULT_STYLE", None)
     entries.sort(key=lambda e: (e.name != default, e.name))  # default first: it is the initial style
+    paths = {e.name: e.path for e in listed if e.network}
+    networks: dict[str, Any] = {}  # one loaded copy per multi-style file; touched by the worker thread only
 
     def factory(name: str):  # runs on the worker thread
-        return registry.load_stylizer(name, device=device)
+        path = paths.get(name)
+        if path is None:
+            return registry.load_stylizer(name, device=device)
+        net = networks.get(str(path))
+        if net is None:
+            net = networks[str(path)] = registry.load_network(path, device=device)
+        # every member of one network shares its weights: switching members loads nothing
+        return registry.stylizer_for(net, name.partition(":")[2])
 
     return StyleCatalog(tuple(entries), factory)
 

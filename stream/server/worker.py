@@ -35,6 +35,7 @@ class Stylized:
     frame: np.ndarray  # HxWx3 uint8 RGB, even H and W (yuv420p encoders need them)
     style: str
     compute_s: float
+    mix: dict[str, float] | None = None  # multi-style: the blend actually applied (non-zero weights)
 
 
 class StyleWorker:
@@ -62,8 +63,9 @@ class StyleWorker:
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.wrap_future(self.submit(fn, *args))
 
-    async def stylize(self, frame: np.ndarray, *, style: str, blender: Any = None) -> Stylized:
-        return await self.run(self.stylize_sync, frame, style, blender)
+    async def stylize(self, frame: np.ndarray, *, style: str, blender: Any = None,
+                      mix: dict[str, float] | None = None) -> Stylized:
+        return await self.run(self.stylize_sync, frame, style, blender, mix)
 
     def stylizer(self, style: str) -> Stylizer:
         """Loaded (cached) stylizer; call on the worker thread only."""
@@ -72,17 +74,29 @@ class StyleWorker:
             fn = self._cache[style] = self._factory(style)
         return fn
 
-    def stylize_sync(self, frame: np.ndarray, style: str, blender: Any = None) -> Stylized:
+    def stylize_sync(self, frame: np.ndarray, style: str, blender: Any = None,
+                     mix: dict[str, float] | None = None) -> Stylized:
+        """``mix``: blend of the style's multi-style network (None: the style itself). The
+        cached stylizer's mix is set in place before each frame (streams share it), which costs
+        a tiny copy only when it changes: the network is never reloaded."""
         t0 = time.perf_counter()
         with torch.inference_mode():
             x = self.to_tensor(frame)
-            y = self.stylizer(style)(x)
+            fn = self.stylizer(style)
+            applied = None
+            set_mix = getattr(fn, "set_mix", None)
+            if set_mix is not None:
+                set_mix(mix)
+                applied = fn.mix_dict()  # type: ignore[attr-defined]
+            elif mix is not None:
+                raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
+            y = fn(x)
             if y.shape != x.shape:
                 raise ValueError(f"stylizer {style!r}: expected output shape {tuple(x.shape)}, got {tuple(y.shape)}")
             if blender is not None:
                 y = blender(x, y)
             out = (y[0].clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-        return Stylized(frame=np.ascontiguousarray(out), style=style, compute_s=time.perf_counter() - t0)
+        return Stylized(frame=np.ascontiguousarray(out), style=style, compute_s=time.perf_counter() - t0, mix=applied)
 
     def to_tensor(self, frame: np.ndarray) -> Tensor:
         """HxWx3 uint8 -> (1,3,h,w) in [0,1], downscaled to ``max_side`` and cropped to even size."""

@@ -60,7 +60,7 @@ async def list_styles(request: web.Request) -> web.Response:
     return web.json_response({
         "styles": [{"name": s.name, "description": s.description, "thumbnail": f"/styles/{quote(s.name, safe='')}/thumb.jpg",
                     "network": s.network or None, "members": list(s.members)} for s in ctx.catalog.styles],
-        "default": ctx.catalog.default,
+        "default": ctx.config.style or ctx.catalog.default,  # what a mirror peer gets without a style
         "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
     })

@@ -5,7 +5,8 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   mode: "mirror", pc: null, dc: null, peerId: null, camera: null, styles: [], style: null,
-  token: "", frames: 0, fpsFrames: [], statsTimer: null,
+  mix: null,  // multi-style blend {member: weight} (normalised by the server) or null
+  token: "", frames: 0, fpsFrames: [], statsTimer: null, blendTimer: null,
 };
 // Test hook (tests/browser): decoded frame count and the current state.
 window.stylecast = state;
@@ -45,17 +46,17 @@ async function refreshSettings() {
   };
   if (state.mode === "view" && data.broadcast) {
     show(data.broadcast);
-    markStyle(data.broadcast.style);
+    markStyle(data.broadcast.style, data.broadcast.mix);
   } else if (state.mode === "mirror") {
     if (!state.pc && data.mirror_defaults) show(data.mirror_defaults);  // a live peer keeps its own
-    markStyle(state.style || data.default);
+    markStyle(state.style || data.default, state.mix);
   }
 }
 
 function updateLock() {
   const locked = state.mode === "view" && !state.token;
   $("styles").classList.toggle("locked", locked);
-  for (const id of ["temporal", "strength"]) $(id).disabled = locked;
+  for (const id of ["temporal", "strength", "blend", "blend-with"]) $(id).disabled = locked;
 }
 
 async function loadStyles() {
@@ -77,10 +78,65 @@ async function loadStyles() {
   await refreshSettings();
 }
 
-function markStyle(name) {
+const pretty = (name) => name.replace(/_/g, " ");
+const styleInfo = (name) => state.styles.find((s) => s.name === name) || { members: [] };
+const memberOf = (name) => name.slice(name.indexOf(":") + 1);
+
+// A style of a multi-style network can be blended with the other members of that network
+// (conditional instance norm): the blend box shows the selected member (A), another member (B)
+// and the share of B. ``mix`` is the server's normalised {member: weight} or null (= A alone).
+function markStyle(name, mix) {
+  const changed = name !== state.style;
   state.style = name;
+  if (mix !== undefined) state.mix = mix; else if (changed) state.mix = null;
   for (const b of document.querySelectorAll(".style")) b.classList.toggle("selected", b.dataset.name === name);
-  $("s-style").textContent = name ? name.replace(/_/g, " ") : "–";
+  showBlend();
+}
+
+function showBlend() {
+  const name = state.style, members = name ? styleInfo(name).members || [] : [];
+  $("blend-box").classList.toggle("hidden", members.length < 2);
+  let label = name ? pretty(name) : "–";
+  if (members.length >= 2) {
+    const a = memberOf(name), sel = $("blend-with"), mix = state.mix || {};
+    const others = members.filter((m) => m !== a);
+    if (sel.dataset.net !== name) {  // rebuild the options for this style
+      sel.innerHTML = "";
+      for (const m of others) {
+        const o = document.createElement("option"); o.value = m; o.textContent = pretty(m); sel.appendChild(o);
+      }
+      sel.dataset.net = name;
+    }
+    // B: the heaviest other member in the mix, else keep the selection
+    const heavy = others.filter((m) => (mix[m] || 0) > 0).sort((x, y) => mix[y] - mix[x])[0];
+    if (heavy) sel.value = heavy;
+    const b = sel.value, wa = mix[a] ?? (state.mix ? 0 : 1), wb = mix[b] || 0;
+    const t = wa + wb > 0 ? wb / (wa + wb) : 0;
+    $("blend").value = t;
+    $("blend-a").textContent = pretty(a); $("blend-b").textContent = pretty(b);
+    $("blend-val").textContent = `${Math.round(t * 100)}%`;
+    if (state.mix) {
+      label = Object.entries(state.mix).map(([m, w]) => `${pretty(m)} ${Math.round(w * 100)}%`).join(" + ");
+    }
+  }
+  $("s-style").textContent = label;
+}
+
+function blendPatch() {
+  const a = memberOf(state.style), b = $("blend-with").value, t = parseFloat($("blend").value);
+  if (!b || t <= 0) return { mix: null };
+  const mix = {}; mix[a] = 1 - t; mix[b] = t;
+  if (t >= 1) delete mix[a];
+  return { mix };
+}
+
+// Slider drags send at most every 120 ms (continuous blending), plus once on release.
+function sendBlend(final) {
+  $("blend-val").textContent = `${Math.round(parseFloat($("blend").value) * 100)}%`;
+  if (state.mode === "view" && !state.token) { showError("Enter the control token to change the broadcast."); return; }
+  const go = () => { state.blendTimer = null; const p = blendPatch(); state.mix = p.mix; sendSettings(p); };
+  if (final) { clearTimeout(state.blendTimer); go(); }
+  else if (!state.blendTimer) state.blendTimer = setTimeout(go, 120);
 }
 
 function settings() {
@@ -99,12 +155,12 @@ async function sendSettings(patch) {
     headers: { "Content-Type": "application/json", "Authorization": "Bearer " + state.token },
   });
   const body = await r.json();
-  if (!r.ok) { showError(body.error); await refreshSettings(); } else markStyle(body.style);
+  if (!r.ok) { showError(body.error); await refreshSettings(); } else markStyle(body.style, body.mix);
 }
 
 function chooseStyle(name) {
   if (state.mode === "view" && !state.token) { showError("Enter the control token to change the broadcast."); return; }
-  markStyle(name);
+  markStyle(name, null);  // choosing a style starts unblended (the server does the same)
   sendSettings({ style: name });
 }
 
@@ -153,7 +209,7 @@ async function start() {
       state.dc = pc.createDataChannel("control");
       state.dc.onmessage = (ev) => {
         const m = JSON.parse(ev.data);
-        if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style);
+        if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix);
       };
     } else {
       pc.addTransceiver("video", { direction: "recvonly" });
@@ -161,12 +217,12 @@ async function start() {
     await pc.setLocalDescription(await pc.createOffer());
     await waitIceComplete(pc);
     const body = { sdp: pc.localDescription.sdp, type: "offer", mode: state.mode };
-    if (state.mode === "mirror") Object.assign(body, state.style ? { style: state.style } : {}, settings());
+    if (state.mode === "mirror") Object.assign(body, state.style ? { style: state.style } : {}, state.mix ? { mix: state.mix } : {}, settings());
     const r = await fetch("/offer", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const answer = await r.json();
     if (!r.ok) throw new Error(answer.error || ("server answered " + r.status));
     state.peerId = answer.peer_id;
-    if (answer.settings) markStyle(answer.settings.style);
+    if (answer.settings) markStyle(answer.settings.style, answer.settings.mix);
     await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
     $("stop").disabled = false;
     state.statsTimer = setInterval(pollStats, 1000);
@@ -200,7 +256,8 @@ async function pollStats() {
   $("s-fps").textContent = fps.toFixed(1);
   $("s-lat").textContent = p.latency_ms ? `${p.latency_ms.p50.toFixed(0)} ms` : "–";
   $("s-res").textContent = p.resolution ? `${p.resolution[0]}×${p.resolution[1]}` : "–";
-  if (p.style && p.style !== state.style) markStyle(p.style);
+  if (p.style && p.style !== state.style) markStyle(p.style, p.mix);
+  else if (state.mode === "view" && !state.blendTimer && JSON.stringify(p.mix ?? null) !== JSON.stringify(state.mix)) markStyle(p.style, p.mix ?? null);
   const rows = {
     "server fps": (p.fps ?? 0).toFixed(1), "latency p50 / p99": p.latency_ms ? `${p.latency_ms.p50} / ${p.latency_ms.p99} ms` : "–",
     "dropped frames": p.drops ?? 0, "peers": `${s.peers} / ${s.max_peers}`, "viewers": s.viewers, "device": s.device,
@@ -216,6 +273,9 @@ function init() {
   $("temporal").onchange = () => sendSettings({ temporal: $("temporal").checked });
   $("strength").oninput = () => { $("strength-val").textContent = parseFloat($("strength").value).toFixed(2); };
   $("strength").onchange = () => sendSettings({ strength: parseFloat($("strength").value) });
+  $("blend").oninput = () => sendBlend(false);
+  $("blend").onchange = () => sendBlend(true);
+  $("blend-with").onchange = () => sendBlend(true);
   $("token").oninput = () => { state.token = $("token").value.trim(); updateLock(); showError(""); };
   window.addEventListener("pagehide", () => { if (state.peerId) navigator.sendBeacon(`/peer/${state.peerId}/close`); });
   selectMode(state.mode);

@@ -239,3 +239,32 @@ def test_bundled_multistyle_networks_load_and_blend(monkeypatch: pytest.MonkeyPa
             mid = net.stylizer({a: 0.5, b: 0.5})(x)
         assert float((outs[a] - outs[b]).abs().mean()) > 0.01  # members differ
         assert float((mid - outs[a]).abs().mean()) > 0.003 and float((mid - outs[b]).abs().mean()) > 0.003
+
+
+def test_changing_the_mix_does_not_recompile() -> None:
+    """torch.compile traces the stylizer once; set_mix between calls reuses the graph (the mix
+    is a buffer read at run time, updated in place) and the output follows the new mix."""
+    import torch._dynamo
+
+    net = random_net(("a", "b"))
+    s = net.stylizer("a")
+    compiles: list[int] = []
+
+    def counting_backend(gm, example_inputs):  # type: ignore[no-untyped-def]
+        compiles.append(1)
+        return gm.forward
+
+    torch._dynamo.reset()
+    fn = torch.compile(s, backend=counting_backend)
+    x = torch.rand(1, 3, 24, 32)
+    with torch.no_grad():
+        ya = fn(x)
+        s.set_mix({"a": 0.5, "b": 0.5})
+        ymid = fn(x)
+        s.set_mix("b")
+        yb = fn(x)
+        torch.testing.assert_close(ymid, net.stylizer({"a": 1, "b": 1})(x), atol=1e-6, rtol=0)
+        torch.testing.assert_close(yb, net.stylizer("b")(x), atol=1e-6, rtol=0)
+    assert float((ya - yb).abs().mean()) > 0.01
+    assert len(compiles) == 1, f"recompiled {len(compiles) - 1} times"
+    torch._dynamo.reset()

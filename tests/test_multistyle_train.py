@@ -111,3 +111,25 @@ def test_bad_multistyle_inputs(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown style 'nope'"):
         T.train(_cfg(tmp_path), progress=False, members={"nope": {"description": "x"}})
     assert not (tmp_path / "multi.safetensors.work").exists()
+
+
+def test_cli_train_several_styles_writes_a_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from models.cli import main
+    from models.multistyle import MixedStylizer
+    from models.registry import list_styles, load_stylizer
+
+    monkeypatch.setenv("STYLECAST_STYLES_DIR", str(tmp_path / "styles"))
+    styles = shared_path("data", "styles")
+    content = str(shared_path("data", "content", "tubingen.jpg"))
+    args = ["train", "--style", str(styles / "wave.jpg"), f"night={styles / 'starry_night.jpg'}", "--content", content,
+            "--size", "32", "--style-size", "48", "--batch-size", "2", "--steps", "2", "--device", "cpu",
+            "--preview-every", "2", "--style-description", "night=Van Gogh", "--license", "PD"]
+    assert main([*args, "-o", "duo"]) == 0
+    assert "multi-style network (wave, night)" in capsys.readouterr().out
+    entries = {e.name: e for e in list_styles()}
+    assert entries["duo:night"].description == "Van Gogh" and entries["duo:wave"].license == "PD"
+    assert isinstance(load_stylizer("duo:night=1,wave=1"), MixedStylizer)
+    assert (tmp_path / "styles" / "duo.safetensors.work" / "preview_000002.png").exists()
+    assert main([*args[:-4], "--style-description", "nope=x", "-o", "trio"]) == 2
+    assert "unknown style 'nope'" in capsys.readouterr().err

@@ -64,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temporal-after", type=int, default=4)
     ap.add_argument("--pass-iterations", type=int, default=25)
     ap.add_argument("--json", default=None, help="append one JSON line per row to this file")
+    ap.add_argument("--table", nargs="+", metavar="JSONL", help="only print the table of rows from these --json files")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     ap.add_argument("--rows", default="all", help="comma list of row keys: random,prev,short,long,multipass")
     ap.add_argument("--work", default=None, help="keep job directories here (default: temp)")
     args = ap.parse_args(argv)
+    if args.table:
+        order = ["random", "prev", "short", "long", "multipass", "multipass-prev"]
+        loaded = [json.loads(line) for f in args.table for line in Path(f).read_text().splitlines() if line.strip()]
+        print(table(sorted(loaded, key=lambda r: order.index(r["key"]) if r["key"] in order else len(order)), args.gap))
+        return 0
     if args.device == "cpu":
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -142,17 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The step each row adds to: its style/E_warp changes are reported against that row.
+REFERENCE = {"prev": "random", "short": "prev", "long": "short", "multipass": "long", "multipass-prev": "long"}
+
+
 def table(rows: list[dict], gap: int) -> str:
-    """Markdown table; style change relative to the row before (the step it adds to)."""
-    out = [f"| method | E_warp (x1e-3) | long-range E (i vs i-{gap}, x1e-3) | re-appearing (x1e-3) "
-           "| weighted style loss | style vs row above | weighted content loss | wall s |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    prev = None
+    """Markdown table; changes are relative to the REFERENCE row (the step it adds to)."""
+    by_key = {r["key"]: r for r in rows}
+    out = [f"| method | E_warp (x1e-3) | long-range, i vs i-{gap} (x1e-3) | re-appearing pixels (x1e-3) "
+           "| weighted style loss | vs | style | E_warp | long-range | re-appearing | weighted content loss | wall s |",
+           "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+
+    def pct(a: float, b: float) -> str:
+        return f"{(a / b - 1) * 100:+.1f} %" if b else ""
+
     for r in rows:
-        ds = f"{(r['style'] / prev - 1) * 100:+.1f} %" if prev else ""
-        out.append(f"| {r['label']} | {r['e_warp'] * 1e3:.3f} | {r['long_all'] * 1e3:.3f} | {r['long_reappear'] * 1e3:.2f} "
-                   f"| {r['style']:.4g} | {ds} | {r['content']:.4g} | {r['secs']:.0f} |")
-        prev = r["style"]
+        ref = by_key.get(REFERENCE.get(r["key"], ""))
+        cols = ["", "", "", "", ""]
+        if ref:
+            cols = [ref["key"], pct(r["style"], ref["style"]), pct(r["e_warp"], ref["e_warp"]),
+                    pct(r["long_all"], ref["long_all"]), pct(r["long_reappear"], ref["long_reappear"])]
+        out.append(f"| {r['label']} | {r['e_warp'] * 1e3:.3f} | {r['long_all'] * 1e3:.3f} | {r['long_reappear'] * 1e3:.3f} "
+                   f"| {r['style']:.4g} | {' | '.join(cols)} | {r['content']:.4g} | {r['secs']:.0f} |")
     return "\n".join(out)
 
 

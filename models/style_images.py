@@ -93,3 +93,14 @@ def render_style_image(name: str, *, size: int = 512, seed: int = 0) -> np.ndarr
     if size < 64:
         raise ValueError(f"render_style_image: size must be >= 64, got {size}")
     return RENDERERS[name](size, np.random.default_rng(seed))
+
+
+if __name__ == "__main__":  # python -m models.style_images OUTDIR: write the PNGs the bundled styles were trained on
+    import sys
+    from pathlib import Path
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    out.mkdir(parents=True, exist_ok=True)
+    for key in RENDERERS:
+        cv2.imwrite(str(out / f"{key}.png"), render_style_image(key, size=512, seed=0)[..., ::-1])
+        print(out / f"{key}.png")

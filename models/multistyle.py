@@ -30,9 +30,12 @@ class ConditionalInstanceNorm2d(nn.Module):
     """Instance norm whose affine parameters are ``mix @ tables`` (Dumoulin et al. 2017, §3).
 
     ``weight``/``bias``: ``(n_styles, channels)``, initialised to 1 / 0 like ``nn.InstanceNorm2d``.
-    ``forward(x (N,C,H,W), mix (N or 1, n_styles))``. Statistics are computed in fp32 and the
-    affine is one fused ``x * a + b`` (as :mod:`models.backends.fastnorm`), so fp16 inference on
-    the 0..255 scale stays accurate.
+    ``forward(x (N,C,H,W), mix (N or 1, n_styles))``.
+
+    fp32/fp64: the same kernel as ``nn.InstanceNorm2d`` (batch norm over ``(1, N*C, H, W)`` with
+    per-(sample, channel) affine), so a one-hot mix reproduces a single-style network exactly
+    and costs the same. fp16/bf16: statistics in fp32 and one fused ``x * a + b`` (as
+    :mod:`models.backends.fastnorm`): fp16 second moments on the 0..255 scale overflow.
     """
 
     def __init__(self, channels: int, n_styles: int, *, eps: float = 1e-5) -> None:
@@ -50,10 +53,16 @@ class ConditionalInstanceNorm2d(nn.Module):
 
     def forward(self, x: Tensor, mix: Tensor) -> Tensor:
         gamma, beta = self.affine(mix)
-        var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, correction=0)
-        a = torch.rsqrt(var + self.eps) * gamma.float()[:, :, None, None]
-        b = beta.float()[:, :, None, None] - mean * a
-        return torch.addcmul(b.to(x.dtype), x, a.to(x.dtype))
+        n, c, h, w = x.shape
+        if x.dtype in (torch.float16, torch.bfloat16):
+            var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, correction=0)
+            a = torch.rsqrt(var + self.eps) * gamma.float()[:, :, None, None]
+            b = beta.float()[:, :, None, None] - mean * a
+            return torch.addcmul(b.to(x.dtype), x, a.to(x.dtype))
+        gamma, beta = gamma.to(x.dtype).expand(n, c), beta.to(x.dtype).expand(n, c)
+        y = F.batch_norm(x.reshape(1, n * c, h, w), None, None, gamma.reshape(-1), beta.reshape(-1),
+                         training=True, momentum=0.0, eps=self.eps)
+        return y.reshape(n, c, h, w)
 
 
 class CondResidualBlock(nn.Module):

@@ -32,6 +32,7 @@ from models.scenecut import gray_histogram, is_scene_cut
 from models.warp import blend, inside_mask, warp
 
 CHECKS = ("fwd-bwd", "bwd")
+DETAIL_TARGETS = ("lost", "fresh")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ class TemporalConfig:
         stylization, in the spirit of the variance-preserving blending of Heitz & Neyret 2018
         ("High-performance by-example noise using a histogram-preserving blending operator").
     detail_window: box size (px) separating "detail" from local mean for that correction.
+    detail_target: which detail energy the correction restores. "lost" (default) puts back only
+        the energy the lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero where the
+        two patterns agree), so the output's detail energy is the alpha-weighted mean of the
+        fresh and warped-previous energies. "fresh" (the earlier rule) raises it to the fresh
+        frame's energy; on a nearly static shot that also re-sharpens what the warped history
+        lost to bilinear resampling and to averaged-out flicker, which E_warp counts as flicker
+        (bunny + bundled starry_night: 0.66x per-frame with "fresh", docs/bench/live.md 1b).
     """
 
     strength: float = 0.85
@@ -69,6 +77,7 @@ class TemporalConfig:
     photometric_threshold: float | None = 0.08
     preserve_contrast: bool = True
     detail_window: int = 3
+    detail_target: str = "lost"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -79,6 +88,8 @@ class TemporalConfig:
             raise ValueError(f"TemporalConfig: scene_cut_threshold must be in (0,1], got {self.scene_cut_threshold}")
         if self.photometric_threshold is not None and not 0.0 < self.photometric_threshold <= 1.0:
             raise ValueError(f"TemporalConfig: photometric_threshold must be in (0,1] or None, got {self.photometric_threshold}")
+        if self.detail_target not in DETAIL_TARGETS:
+            raise ValueError(f"TemporalConfig: detail_target must be one of {DETAIL_TARGETS}, got {self.detail_target!r}")
         if self.flow_max_side < 16:
             raise ValueError(f"TemporalConfig: flow_max_side must be >= 16, got {self.flow_max_side}")
 
@@ -132,7 +143,9 @@ class TemporalBlender:
             flow_bwd, conf = self._flow_and_confidence(frame_in, gray)
             warped = warp(self._prev_out, flow_bwd)
             out = blend(stylized, warped, conf.to(stylized.dtype), strength=self.config.strength)
-            if self.config.preserve_contrast:
+            if self.config.preserve_contrast and self.config.detail_target == "lost":
+                out = restore_lost_detail(out, stylized, warped, conf * self.config.strength, window=self.config.detail_window)
+            elif self.config.preserve_contrast:
                 out = restore_detail(out, stylized, window=self.config.detail_window)
             self.last_confidence = conf
         self._prev_in, self._prev_gray, self._prev_hist = frame_in, gray, hist
@@ -193,3 +206,29 @@ def restore_detail(blended: Tensor, fresh: Tensor, *, window: int = 9, max_gain:
     e_x, e_f = energy[:, :1], energy[:, 1:]
     gain = torch.sqrt((e_f + 1e-8) / (e_x + 1e-8)).clamp(1.0, max_gain)
     return (mean_x + gain * d_x).clamp(0.0, 1.0).to(blended.dtype)
+
+
+def restore_lost_detail(
+    blended: Tensor, fresh: Tensor, warped: Tensor, alpha: Tensor, *, window: int = 3, max_gain: float = 2.0
+) -> Tensor:
+    """Undo only the detail energy that ``blended = lerp(fresh, warped, alpha)`` averaged away.
+
+    With d = image minus its ``window`` box mean and alpha locally constant,
+    |d_blend|^2 = (1-alpha)|d_fresh|^2 + alpha|d_warped|^2 - alpha(1-alpha)|d_fresh - d_warped|^2:
+    the last term is what mixing two patterns that do not line up removes (Heitz & Neyret 2018
+    restore the variance of such a mix). The detail of ``blended`` is scaled by
+    sqrt((E_blend + E_lost) / E_blend), energies box-averaged over 2*window+1, gain clamped to
+    [1, max_gain]. Where the patterns agree (static, well-tracked content) or alpha is 0 or 1 the
+    gain is exactly 1: unlike :func:`restore_detail` it never re-sharpens a history that was
+    blurred by resampling or had its flicker averaged out (that re-sharpening is what E_warp
+    counts as flicker on a nearly static shot). Same cost as :func:`restore_detail`.
+    """
+    x, diff = blended.float(), fresh.float() - warped.float()
+    a = alpha.float()
+    means = _box(torch.cat([x, diff], 1), window)  # d_fresh - d_warped = diff - box(diff)
+    d_x, d_diff = x - means[:, :3], diff - means[:, 3:]
+    lost = a * (1.0 - a) * (d_diff * d_diff).mean(1, keepdim=True)
+    energy = _box(torch.cat([(d_x * d_x).mean(1, keepdim=True), lost], 1), 2 * window + 1)
+    e_x, e_lost = energy[:, :1], energy[:, 1:]
+    gain = torch.sqrt((e_x + e_lost + 1e-8) / (e_x + 1e-8)).clamp(1.0, max_gain)
+    return (means[:, :3] + gain * d_x).clamp(0.0, 1.0).to(blended.dtype)

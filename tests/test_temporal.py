@@ -124,6 +124,77 @@ def test_restore_detail_undoes_averaging_loss_only() -> None:
     torch.testing.assert_close(F.avg_pool2d(fixed, 8), F.avg_pool2d(mix, 8), atol=0.05, rtol=0)  # local mean kept
 
 
+def test_restore_lost_detail_known_values() -> None:
+    """Same pattern at two contrasts: only the energy the lerp removed comes back, in closed form.
+
+    fresh = c + D, warped = c + k*D, blended = lerp(fresh, warped, a) = c + g0*D with
+    g0 = (1-a) + a*k. Energies share the field |D - box(D)|^2, so the gain is the constant
+    sqrt(1 + a(1-a)(1-k)^2 / g0^2): 1.0541 for a = k = 0.5, where the earlier rule
+    (restore_detail, back to the fresh energy) re-sharpens by 1/g0 = 1.3333."""
+    from models.temporal import restore_detail, restore_lost_detail
+
+    g = torch.Generator().manual_seed(3)
+    d = 0.2 * (torch.rand(1, 3, 40, 56, generator=g) - 0.5)
+    fresh, warped = 0.5 + d, 0.5 + 0.5 * d
+    a = 0.5
+    blended = torch.lerp(fresh, warped, a)
+    alpha = torch.full((1, 1, 40, 56), a)
+
+    def detail(t: torch.Tensor) -> torch.Tensor:
+        return t - F.avg_pool2d(t, 3, stride=1, padding=1, count_include_pad=False)
+
+    g0 = (1 - a) + a * 0.5
+    gain = (1 + a * (1 - a) * 0.25 / g0**2) ** 0.5
+    assert gain == pytest.approx(1.0541, abs=1e-4)
+    out = restore_lost_detail(blended, fresh, warped, alpha, window=3)
+    torch.testing.assert_close(out, blended + (gain - 1) * detail(blended), atol=1e-5, rtol=0)
+    old = restore_detail(blended, fresh, window=3)
+    torch.testing.assert_close(old, blended + (1 / g0 - 1) * detail(blended), atol=1e-5, rtol=0)
+    # nothing averaged away: alpha 0 or 1, or both patterns equal -> unchanged
+    for al, w in ((0.0, warped), (1.0, warped), (0.7, fresh)):
+        x = torch.lerp(fresh, w, al)
+        torch.testing.assert_close(restore_lost_detail(x, fresh, w, torch.full_like(alpha, al)), x, atol=1e-6, rtol=0)
+
+
+def test_restore_lost_detail_unrelated_patterns() -> None:
+    """Two unrelated patterns mixed 50/50 keep the mean of their detail energies (not the sum of
+    squared weights' quarter), and the local mean is kept."""
+    from models.temporal import restore_lost_detail
+
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.rand(1, 3, 48, 64, generator=g), torch.rand(1, 3, 48, 64, generator=g)
+
+    def detail_energy(t: torch.Tensor) -> float:
+        return float(((t - F.avg_pool2d(t, 3, stride=1, padding=1, count_include_pad=False)) ** 2).mean())
+
+    mix = 0.5 * a + 0.5 * b
+    fixed = restore_lost_detail(mix, a, b, torch.full((1, 1, 48, 64), 0.5), window=3)
+    target = 0.5 * (detail_energy(a) + detail_energy(b))
+    assert detail_energy(mix) < 0.6 * target
+    assert detail_energy(fixed) == pytest.approx(target, rel=0.1)
+    torch.testing.assert_close(F.avg_pool2d(fixed, 8), F.avg_pool2d(mix, 8), atol=0.05, rtol=0)
+
+
+def test_blender_uses_lost_detail_rule() -> None:
+    """Zero flow, identical input frames: the blender's output is restore_lost_detail of the
+    lerp with alpha = strength (confidence 1 inside the frame), and detail_target="fresh"
+    keeps the earlier rule."""
+    from models.temporal import restore_detail, restore_lost_detail
+
+    def zero_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(a.shape[0], 2, *a.shape[-2:])
+
+    x = _pan(1)
+    g = torch.Generator().manual_seed(5)
+    s1, s2 = torch.rand(1, 3, 64, 96, generator=g), torch.rand(1, 3, 64, 96, generator=g)
+    lerp = torch.lerp(s2, s1, 0.85)
+    for target, want in (("lost", restore_lost_detail(lerp, s2, s1, torch.full((1, 1, 64, 96), 0.85))),
+                         ("fresh", restore_detail(lerp, s2, window=3))):
+        b = TemporalBlender(TemporalConfig(detail_target=target), flow=zero_flow)
+        b(x, s1)
+        torch.testing.assert_close(b(x, s2), want, atol=1e-5, rtol=0)
+
+
 def test_scene_cut_resets_history() -> None:
     a = _pan(1, seed=1) * 0.2  # dark shot
     c = 0.8 + 0.2 * _pan(1, seed=2)  # bright shot
@@ -165,6 +236,8 @@ def test_config_validation() -> None:
         TemporalConfig(strength=1.2)
     with pytest.raises(ValueError, match="check"):
         TemporalConfig(check="magic")
+    with pytest.raises(ValueError, match="detail_target"):
+        TemporalConfig(detail_target="sharpest")
     with pytest.raises(ValueError, match=r"one frame"):
         TemporalBlender()(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8))
 

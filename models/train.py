@@ -286,6 +286,12 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             mix, step_targets = batch_condition(cfg, step, targets, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss, lc, ls, _lt = compute_losses(model, lossnet, step_targets, x, cfg, mix)
+            if not scaler.is_enabled() and not torch.isfinite(loss.detach()):
+                # Stop before the update: one NaN step would poison the weights and, at the next
+                # checkpoint, the saved state (a CPU multi-style run diverged at step 7751 this way).
+                bar.close()
+                raise UserError(f"training diverged at step {step + 1} (loss {float(loss.detach())}); the last "
+                                f"saved state in {state_path} is unaffected; rerun with a lower --lr and --fresh")
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             updating = True

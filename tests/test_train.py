@@ -68,6 +68,24 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
         T.train(dataclasses.replace(b, lr=1e-2, steps=9), progress=False)
 
 
+def test_divergence_stops_before_poisoning_the_saved_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _cfg(tmp_path, steps=12)
+    real = T.compute_losses
+    calls = []
+
+    def nan_at_sixth(*args, **kw):
+        out = real(*args, **kw)
+        calls.append(1)
+        return (out[0] * float("nan"), *out[1:]) if len(calls) == 6 else out
+
+    monkeypatch.setattr(T, "compute_losses", nan_at_sixth)
+    with pytest.raises(UserError, match="diverged at step 6 .*unaffected"):
+        T.train(cfg, progress=False)
+    st = torch.load(tmp_path / "out.safetensors.work" / "state.pt", weights_only=False)
+    assert st["step"] == 4 and all(torch.isfinite(v).all() for v in st["model"].values())
+    assert not Path(cfg.output).exists()
+
+
 def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--style"):
         T.train(_cfg(tmp_path, style=str(tmp_path / "missing.jpg")), progress=False)

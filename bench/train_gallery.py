@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/train_gallery.py --content ../shared/data/content/golden_gate.jpg --content ../shared/data/content/chelsea.png \
         --style starry_night=../shared/data/styles/starry_night.jpg --style wave=../shared/data/styles/wave.jpg \
-        -o docs/gallery.png --height 200
+        -o docs/gallery.png --height 150  # README: saved as docs/gallery.jpg
 
 A style given as NAME uses the registry; a path to a .safetensors or training state.pt also works.
 The content images must not be ones the styles were trained on.

@@ -1,7 +1,7 @@
 """docs/multistyle.png: the bundled multi-style network (conditional instance norm) on one photo:
 row 1, each member style; row 2, a continuous blend between two members (Dumoulin et al. 2017 §4).
 
-    .venv/bin/python bench/multistyle_figure.py --photo ../shared/data/content/golden_gate.jpg -o docs/multistyle.png
+    .venv/bin/python bench/multistyle_figure.py --photo ../shared/data/content/golden_gate.jpg -o docs/multistyle.png  # docs: saved as docs/multistyle.jpg
 """
 from __future__ import annotations
 

@@ -27,6 +27,9 @@ from models.transformer import TransformerNet, preset  # noqa: E402
 
 VARIANTS = {
     "default (fast, 320, fwd-bwd, photometric)": TemporalConfig(),
+    "restore lost only": TemporalConfig(detail_target="lost"),
+    "bicubic history + restore lost": TemporalConfig(detail_target="lost", history_resampling="bicubic"),
+    "plain blend (no detail restore)": TemporalConfig(preserve_contrast=False),
     "bwd-only": TemporalConfig(check="bwd"),
     "ultrafast 320": TemporalConfig(flow_preset="ultrafast"),
     "fast 160": TemporalConfig(flow_max_side=160),

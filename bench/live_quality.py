@@ -45,11 +45,11 @@ MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 VARIANTS: dict[str, TemporalConfig | None] = {
     "per-frame": None,
-    "s=0.5": TemporalConfig(strength=0.5),
-    "s=0.7": TemporalConfig(strength=0.7),
     "s=0.85 (default)": TemporalConfig(),
-    "s=0.7 bwd-only": TemporalConfig(strength=0.7, check="bwd"),
-    "s=0.7 plain blend (no contrast restore)": TemporalConfig(strength=0.7, preserve_contrast=False),
+    "s=0.85 plain blend (no detail restore)": TemporalConfig(preserve_contrast=False),
+    "s=0.85 restore lost only": TemporalConfig(detail_target="lost"),
+    "s=0.85 bicubic history + restore lost": TemporalConfig(detail_target="lost", history_resampling="bicubic"),
+    "s=0.92 bicubic history + restore lost": TemporalConfig(strength=0.92, detail_target="lost", history_resampling="bicubic"),
 }
 
 
@@ -77,7 +77,7 @@ def clips(n: int, side: int) -> dict[str, np.ndarray]:
     return out
 
 
-def stylizers() -> dict[str, tuple[torch.nn.Module, Path | None]]:
+def stylizers(bundled: tuple[str, ...] = ()) -> dict[str, tuple[torch.nn.Module, Path | None]]:
     import reference_nets as rn
 
     nets: dict[str, tuple[torch.nn.Module, Path | None]] = {
@@ -87,9 +87,11 @@ def stylizers() -> dict[str, tuple[torch.nn.Module, Path | None]]:
     try:
         from models.registry import DEFAULT_STYLE, list_styles, load_stylizer
 
-        if any(e.name == DEFAULT_STYLE for e in list_styles()):
-            img = SHARED / "data" / "styles" / f"{DEFAULT_STYLE}.jpg"
-            nets[f"bundled:{DEFAULT_STYLE}"] = (load_stylizer(DEFAULT_STYLE), img if img.exists() else None)
+        have = {e.name for e in list_styles() if e.source == "bundled"}
+        for name in dict.fromkeys((DEFAULT_STYLE, *bundled)):
+            if name in have:
+                img = SHARED / "data" / "styles" / f"{name}.jpg"
+                nets[f"bundled:{name}"] = (load_stylizer(name), img if img.exists() else None)
     except Exception as exc:  # noqa: BLE001 - the bundled style may not have landed yet
         print(f"(bundled style unavailable: {exc})")
     return nets
@@ -112,6 +114,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--side", type=int, default=320)
     ap.add_argument("--vgg-every", type=int, default=4)
+    ap.add_argument("--bundled", nargs="*", default=[], help="bundled styles to add to the default one")
     ap.add_argument("--strip", default=None, help="write the side-by-side strip PNG here")
     args = ap.parse_args()
     import reference_nets as rn
@@ -119,7 +122,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     t_start = time.perf_counter()
     vgg = rn.load_vgg19_features(str(SHARED / "weights" / "vgg19_imagenet_features.fp16.safetensors"))
-    data, nets = clips(args.frames, args.side), stylizers()
+    data, nets = clips(args.frames, args.side), stylizers(tuple(args.bundled))
     est = DISFlow(DISConfig(preset="medium", max_side=None))
     rows, totals = [], {k: [] for k in VARIANTS}
     strip_src = None

@@ -29,10 +29,11 @@ from models.consistency import consistency_weights, motion_boundary
 from models.contracts import check_frames
 from models.flow import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, scaled_size, to_gray_u8, upsample_flow
 from models.scenecut import gray_histogram, is_scene_cut
-from models.warp import blend, inside_mask, warp
+from models.warp import blend, inside_mask, sample_coords, warp
 
 CHECKS = ("fwd-bwd", "bwd")
-DETAIL_TARGETS = ("lost", "fresh")
+DETAIL_TARGETS = ("fresh", "lost")
+RESAMPLING = ("bilinear", "bicubic")
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,16 @@ class TemporalConfig:
         stylization, in the spirit of the variance-preserving blending of Heitz & Neyret 2018
         ("High-performance by-example noise using a histogram-preserving blending operator").
     detail_window: box size (px) separating "detail" from local mean for that correction.
-    detail_target: which detail energy the correction restores. "lost" (default) puts back only
-        the energy the lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero where the
-        two patterns agree), so the output's detail energy is the alpha-weighted mean of the
-        fresh and warped-previous energies. "fresh" (the earlier rule) raises it to the fresh
-        frame's energy; on a nearly static shot that also re-sharpens what the warped history
-        lost to bilinear resampling and to averaged-out flicker, which E_warp counts as flicker
-        (bunny + bundled starry_night: 0.66x per-frame with "fresh", docs/bench/live.md 1b).
+    detail_target: which detail energy that correction restores. "fresh" (default) raises the
+        blend's local detail energy to the fresh frame's. "lost" puts back only the energy the
+        lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero where the two patterns
+        agree); it does not undo the blur that resampling adds to the warped history, so on fast
+        motion the style washes out (cockatoo + wave: Gram deviation 15 %, docs/bench/live.md 1c).
+    history_resampling: "bilinear" (default) or "bicubic" interpolation of the previous output
+        when warping it. Bilinear blurs the history a little on every frame (the TAA history-blur
+        problem; Karis 2014 samples the history with Catmull-Rom for that reason); with "fresh"
+        that blur is re-sharpened by the detail restore. "bicubic" + "lost" keeps the history
+        sharp without re-sharpening, but costs ~+24 ms per 640x480 frame on a CPU (+55 %).
     """
 
     strength: float = 0.85
@@ -77,7 +81,8 @@ class TemporalConfig:
     photometric_threshold: float | None = 0.08
     preserve_contrast: bool = True
     detail_window: int = 3
-    detail_target: str = "lost"
+    detail_target: str = "fresh"
+    history_resampling: str = "bilinear"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -88,6 +93,8 @@ class TemporalConfig:
             raise ValueError(f"TemporalConfig: scene_cut_threshold must be in (0,1], got {self.scene_cut_threshold}")
         if self.photometric_threshold is not None and not 0.0 < self.photometric_threshold <= 1.0:
             raise ValueError(f"TemporalConfig: photometric_threshold must be in (0,1] or None, got {self.photometric_threshold}")
+        if self.history_resampling not in RESAMPLING:
+            raise ValueError(f"TemporalConfig: history_resampling must be one of {RESAMPLING}, got {self.history_resampling!r}")
         if self.detail_target not in DETAIL_TARGETS:
             raise ValueError(f"TemporalConfig: detail_target must be one of {DETAIL_TARGETS}, got {self.detail_target!r}")
         if self.flow_max_side < 16:
@@ -141,7 +148,10 @@ class TemporalBlender:
             self.last_confidence = torch.zeros_like(stylized[:, :1])
         else:
             flow_bwd, conf = self._flow_and_confidence(frame_in, gray)
-            warped = warp(self._prev_out, flow_bwd)
+            if self.config.history_resampling == "bicubic":
+                warped = _warp_bicubic(self._prev_out, flow_bwd)
+            else:
+                warped = warp(self._prev_out, flow_bwd)
             out = blend(stylized, warped, conf.to(stylized.dtype), strength=self.config.strength)
             if self.config.preserve_contrast and self.config.detail_target == "lost":
                 out = restore_lost_detail(out, stylized, warped, conf * self.config.strength, window=self.config.detail_window)
@@ -177,6 +187,16 @@ class TemporalBlender:
             bwd = upsample_flow(bwd, (h, w))
             conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
         return bwd, conf
+
+
+def _warp_bicubic(image: Tensor, flow: Tensor) -> Tensor:
+    """:func:`models.warp.warp` with bicubic interpolation (less blur per warp), clamped to [0,1]
+    because the cubic kernel overshoots."""
+    h, w = image.shape[-2:]
+    c = sample_coords(flow)
+    grid = torch.stack((c[:, 0] * (2.0 / max(w - 1, 1)) - 1.0, c[:, 1] * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
+    out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode="border", align_corners=True)
+    return out.clamp(0.0, 1.0).to(image.dtype)
 
 
 def _gray_tensor(gray: np.ndarray, device: torch.device) -> Tensor:

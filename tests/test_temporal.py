@@ -195,6 +195,23 @@ def test_blender_uses_lost_detail_rule() -> None:
         torch.testing.assert_close(b(x, s2), want, atol=1e-5, rtol=0)
 
 
+def test_bicubic_history_known_values() -> None:
+    """Half-pixel shift: bilinear averages two neighbours (blur), bicubic uses Keys' cubic
+    (a = -0.75) weights -0.09375, 0.59375, 0.59375, -0.09375; integer shifts are exact."""
+    from models.temporal import _warp_bicubic
+
+    g = torch.Generator().manual_seed(11)
+    img = 0.25 + 0.5 * torch.rand(1, 3, 8, 16, generator=g)
+    half = torch.zeros(1, 2, 8, 16)
+    half[:, 0] = 0.5
+    out = _warp_bicubic(img, half)
+    want = 0.59375 * (img[..., 1:-2] + img[..., 2:-1]) - 0.09375 * (img[..., :-3] + img[..., 3:])
+    torch.testing.assert_close(out[..., 1:-2], want, atol=1e-5, rtol=0)
+    one = torch.zeros(1, 2, 8, 16)
+    one[:, 1] = 1.0
+    torch.testing.assert_close(_warp_bicubic(img, one)[..., :-1, :], img[..., 1:, :], atol=1e-5, rtol=0)
+
+
 def test_scene_cut_resets_history() -> None:
     a = _pan(1, seed=1) * 0.2  # dark shot
     c = 0.8 + 0.2 * _pan(1, seed=2)  # bright shot
@@ -238,6 +255,8 @@ def test_config_validation() -> None:
         TemporalConfig(check="magic")
     with pytest.raises(ValueError, match="detail_target"):
         TemporalConfig(detail_target="sharpest")
+    with pytest.raises(ValueError, match="history_resampling"):
+        TemporalConfig(history_resampling="lanczos")
     with pytest.raises(ValueError, match=r"one frame"):
         TemporalBlender()(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8))
 

@@ -26,10 +26,9 @@ from models.temporal import TemporalBlender, TemporalConfig  # noqa: E402
 from models.transformer import TransformerNet, preset  # noqa: E402
 
 VARIANTS = {
-    "default (fast, 320, fwd-bwd, photometric)": TemporalConfig(),
-    "restore lost only": TemporalConfig(detail_target="lost"),
-    "bicubic history + restore lost": TemporalConfig(detail_target="lost", history_resampling="bicubic"),
-    "plain blend (no detail restore)": TemporalConfig(preserve_contrast=False),
+    "default (fast, 320, fwd-bwd, photometric, bicubic history, restore lost)": TemporalConfig(),
+    "before #3 (restore to fresh, bilinear history)": TemporalConfig(detail_target="fresh", history_resampling="bilinear"),
+    "plain blend (no detail restore)": TemporalConfig(preserve_contrast=False, history_resampling="bilinear"),
     "bwd-only": TemporalConfig(check="bwd"),
     "ultrafast 320": TemporalConfig(flow_preset="ultrafast"),
     "fast 160": TemporalConfig(flow_max_side=160),

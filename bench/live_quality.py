@@ -43,14 +43,16 @@ NETS = {"wave": "wave.jpg", "scream": "the_scream.jpg", "udnie": "udnie.jpg"}
 VGG_TAPS = {1: "relu1_1", 6: "relu2_1", 11: "relu3_1", 20: "relu4_1", 29: "relu5_1"}
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+BEFORE = dict(detail_target="fresh", history_resampling="bilinear")  # the blend before issue #3
 VARIANTS: dict[str, TemporalConfig | None] = {
     "per-frame": None,
-    "s=0.85 (default)": TemporalConfig(),
-    "s=0.85 plain blend (no detail restore)": TemporalConfig(preserve_contrast=False),
-    "s=0.85 restore lost only": TemporalConfig(detail_target="lost"),
-    "s=0.85 bicubic history + restore lost": TemporalConfig(detail_target="lost", history_resampling="bicubic"),
-    "s=0.92 bicubic history + restore lost": TemporalConfig(strength=0.92, detail_target="lost", history_resampling="bicubic"),
+    "s=0.85 before #3 (restore to fresh, bilinear)": TemporalConfig(strength=0.85, **BEFORE),
+    "s=0.85 plain blend (no detail restore)": TemporalConfig(strength=0.85, preserve_contrast=False, history_resampling="bilinear"),
+    "s=0.85 restore lost only (bilinear)": TemporalConfig(strength=0.85, history_resampling="bilinear"),
+    "s=0.85 bicubic history + restore lost": TemporalConfig(strength=0.85),
+    "s=0.92 (default: bicubic history + restore lost)": TemporalConfig(),
 }
+DEFAULT_VARIANT = "s=0.92 (default: bicubic history + restore lost)"
 
 
 def _fit(img: np.ndarray, side: int) -> np.ndarray:
@@ -163,7 +165,7 @@ def main() -> None:
                 rows.append((cname, nname, vname, e, e / base_e, style, style / base_s - 1.0, float(np.mean(dev))))
                 print("  ", rows[-1], file=sys.stderr, flush=True)
                 totals[vname].append((e / base_e, style / base_s - 1.0, float(np.mean(dev))))
-                if cname == "cockatoo" and nname == "wave" and vname == "s=0.85 (default)":
+                if cname == "cockatoo" and nname == "wave" and vname == DEFAULT_VARIANT:
                     strip_src = (u8, per, out)
             print(f"  done {cname} / {nname} ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr)
 
@@ -202,7 +204,7 @@ def write_strip(path: Path, u8: np.ndarray, per: torch.Tensor, out: torch.Tensor
     diff += [np.clip(3 * np.abs(o[i].astype(int) - o[i - 1].astype(int)), 0, 255).astype(np.uint8) for i in idx[:cols // 2]]
     rows.append(np.concatenate(diff, 1))
     img = np.concatenate(rows, 0)
-    labels = ["input", "per-frame", "temporal s=0.85", "|t - (t-1)| x3: per-frame | temporal"]
+    labels = ["input", "per-frame", f"temporal s={TemporalConfig().strength}", "|t - (t-1)| x3: per-frame | temporal"]
     rh = img.shape[0] // 4
     for k, txt in enumerate(labels):
         cv2.putText(img, txt, (4, k * rh + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)

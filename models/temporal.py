@@ -10,8 +10,10 @@ optical flow of the *input* video:
 2. per-pixel confidence c (:mod:`models.consistency`: disocclusions, motion boundaries and
    out-of-frame pixels get 0), computed at the flow resolution and upsampled bilinearly so mask
    edges are soft;
-3. ``out = fresh + strength * c * (warp(prev_out) - fresh)`` (:func:`models.warp.blend`):
-   confident pixels keep the previous strokes, occluded pixels take the fresh stylization.
+3. ``out = fresh + strength * c * (warp(prev_out) - fresh)`` (:func:`models.warp.blend`, the
+   history warped with bicubic interpolation so it does not blur a little more every frame):
+   confident pixels keep the previous strokes, occluded pixels take the fresh stylization;
+4. the detail energy the blend averaged away is put back (:func:`restore_lost_detail`).
 
 A scene cut (:mod:`models.scenecut`) resets the history. One :class:`TemporalBlender` holds the
 state of one stream; give each stream / peer its own instance (not thread-safe).
@@ -40,10 +42,12 @@ RESAMPLING = ("bilinear", "bicubic")
 class TemporalConfig:
     """Settings of the live temporal blend.
 
-    strength: how much reliable pixels lean on the warped previous output, in [0,1]. 0.85 is the
-        measured default (docs/bench/live.md, 3 clips x 4 style networks): E_warp falls to
-        0.31x per-frame on average (worst 0.66x, a strong style on a nearly static shot) while
-        the VGG19 Gram matrices stay within 8.2 % of the per-frame outputs; 0.7 leaves more flicker on slow scenes (worst 0.69x).
+    strength: how much reliable pixels lean on the warped previous output, in [0,1]. 0.92 is the
+        measured default (docs/bench/live.md 1c: 3 clips x 6 style networks, with the bicubic
+        history and the "lost" detail rule): E_warp 0.26x per-frame on average, worst 0.48x (a
+        strong bundled style on a nearly static shot), VGG19 Gram matrices within 9.3 % of the
+        per-frame outputs. The window is narrow: 0.90 leaves that static shot at 0.50x, 0.95
+        takes cockatoo + bundled starry_night to 10.2 % Gram deviation.
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
         estimated on (flow is smooth, cost scales with area).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the
@@ -61,19 +65,22 @@ class TemporalConfig:
         stylization, in the spirit of the variance-preserving blending of Heitz & Neyret 2018
         ("High-performance by-example noise using a histogram-preserving blending operator").
     detail_window: box size (px) separating "detail" from local mean for that correction.
-    detail_target: which detail energy that correction restores. "fresh" (default) raises the
-        blend's local detail energy to the fresh frame's. "lost" puts back only the energy the
-        lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero where the two patterns
-        agree); it does not undo the blur that resampling adds to the warped history, so on fast
-        motion the style washes out (cockatoo + wave: Gram deviation 15 %, docs/bench/live.md 1c).
-    history_resampling: "bilinear" (default) or "bicubic" interpolation of the previous output
-        when warping it. Bilinear blurs the history a little on every frame (the TAA history-blur
-        problem; Karis 2014 samples the history with Catmull-Rom for that reason); with "fresh"
-        that blur is re-sharpened by the detail restore. "bicubic" + "lost" keeps the history
-        sharp without re-sharpening, but costs ~+24 ms per 640x480 frame on a CPU (+55 %).
+    detail_target: which detail energy that correction restores. "lost" (default) puts back
+        only the energy the lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero
+        where the two patterns agree). "fresh" (the rule before issue #3) raises the blend's
+        energy to the fresh frame's; it also re-sharpens whatever the warped history lost to
+        resampling and averaged-out flicker, and on a nearly static shot that sharpening is
+        what E_warp counts (bunny + bundled starry_night: 0.66x with "fresh" and bilinear
+        history, docs/bench/live.md 1c). "lost" alone, with a bilinear history, lets the style
+        wash out on fast motion instead (cockatoo + wave: Gram deviation 15 %).
+    history_resampling: "bicubic" (default) or "bilinear" interpolation of the previous output
+        when warping it. Bilinear blurs the history a little on every frame, recursively (the
+        TAA history-blur problem; Karis 2014, "High quality temporal supersampling", samples the
+        history with a cubic filter for that reason). A sharp history is what lets the "lost"
+        rule keep the style: +~5 ms per 640x480 frame on a CPU (docs/bench/live.md 4c).
     """
 
-    strength: float = 0.85
+    strength: float = 0.92
     flow_preset: str = "fast"
     flow_max_side: int = 320
     check: str = "fwd-bwd"
@@ -81,8 +88,8 @@ class TemporalConfig:
     photometric_threshold: float | None = 0.08
     preserve_contrast: bool = True
     detail_window: int = 3
-    detail_target: str = "fresh"
-    history_resampling: str = "bilinear"
+    detail_target: str = "lost"
+    history_resampling: str = "bicubic"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:

@@ -177,8 +177,8 @@ def test_restore_lost_detail_unrelated_patterns() -> None:
 
 def test_blender_uses_lost_detail_rule() -> None:
     """Zero flow, identical input frames: the blender's output is restore_lost_detail of the
-    lerp with alpha = strength (confidence 1 inside the frame), and detail_target="fresh"
-    keeps the earlier rule."""
+    lerp with alpha = strength (confidence 1 inside the frame; the bicubic history is exact at
+    integer positions), and detail_target="fresh" keeps the earlier rule."""
     from models.temporal import restore_detail, restore_lost_detail
 
     def zero_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -190,7 +190,7 @@ def test_blender_uses_lost_detail_rule() -> None:
     lerp = torch.lerp(s2, s1, 0.85)
     for target, want in (("lost", restore_lost_detail(lerp, s2, s1, torch.full((1, 1, 64, 96), 0.85))),
                          ("fresh", restore_detail(lerp, s2, window=3))):
-        b = TemporalBlender(TemporalConfig(detail_target=target), flow=zero_flow)
+        b = TemporalBlender(TemporalConfig(strength=0.85, detail_target=target), flow=zero_flow)
         b(x, s1)
         torch.testing.assert_close(b(x, s2), want, atol=1e-5, rtol=0)
 

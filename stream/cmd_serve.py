@@ -23,7 +23,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--style", help="initial style (name from `stylecast styles` or a file)")
     p.add_argument("--no-temporal", dest="temporal", action="store_false", help="start with temporal blending off")
     p.add_argument("--strength", type=float, default=None,
-                   help="temporal blending strength in [0,1] (default: the measured live default, 0.85)")
+                   help="temporal blending strength in [0,1] (default: the measured live default, 0.92)")
     p.add_argument("--max-peers", type=int, default=16)
     p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")

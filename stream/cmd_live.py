@@ -28,7 +28,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--sweep-seconds", type=float, default=4.0,
                    help="seconds of source time from one style of --sweep to the next (default 4)")
     p.add_argument("--no-temporal", action="store_true", help="plain per-frame stylization (flickers)")
-    p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.85)")
+    p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.92)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames")
     p.add_argument("--realtime", action="store_true",
                    help="pace file/sample/pattern sources at their fps and drop frames like a camera "

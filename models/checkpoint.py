@@ -127,8 +127,6 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 def load_style(path: str | os.PathLike, *, device: str | torch.device = "cpu",
                dtype: torch.dtype = torch.float32) -> tuple[TransformerNet, dict[str, Any]]:
     """(model in eval mode without grad, metadata). Mismatches raise UserError naming the preset."""
-    from safetensors.torch import load_file
-
     meta = read_metadata(path)
     if is_multistyle(meta):
         raise UserError(f"{path}: a multi-style network with styles {style_names(meta)}; expected a single style: "
@@ -137,14 +135,8 @@ def load_style(path: str | os.PathLike, *, device: str | torch.device = "cpu",
         config = TransformerConfig.from_dict(meta["config"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: metadata has no valid TransformerConfig ({exc!r})") from exc
-    try:
-        sd = load_file(str(path))
-    except Exception as exc:
-        raise UserError(f"{path}: cannot read tensors (corrupt file?): {exc}") from exc
     model = TransformerNet(config)
-    _check_state(model, sd, f"{path} (preset {meta.get('preset')!r}, config {config.to_dict()})")
-    model.load_state_dict({k: v.float() for k, v in sd.items()})
-    model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    _load_weights(model, path, f"{path} (preset {meta.get('preset')!r}, config {config.to_dict()})", device, dtype)
     return model, meta
 
 
@@ -179,8 +171,6 @@ def make_multistyle_metadata(*, name: str, preset: str, styles: Sequence[Mapping
 def load_multistyle(path: str | os.PathLike, *, device: str | torch.device = "cpu",
                     dtype: torch.dtype = torch.float32) -> tuple[MultiStyleNet, dict[str, Any]]:
     """(multi-style network in eval mode without grad, metadata); UserError for a single style."""
-    from safetensors.torch import load_file
-
     meta = read_metadata(path)
     if not is_multistyle(meta):
         raise UserError(f"{path}: a single-style checkpoint; expected a multi-style network (\"kind\": \"{KIND_MULTI}\")")
@@ -189,14 +179,22 @@ def load_multistyle(path: str | os.PathLike, *, device: str | torch.device = "cp
         model = MultiStyleNet(config, style_names=style_names(meta))
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: multi-style metadata has no valid config and style names ({exc!r})") from exc
+    _load_weights(model, path, f"{path} (preset {meta.get('preset')!r}, {model.n_styles} styles)", device, dtype)
+    return model, meta
+
+
+def _load_weights(model: torch.nn.Module, path: str | os.PathLike, label: str, device: str | torch.device,
+                  dtype: torch.dtype) -> None:
+    """Read the tensors of ``path`` into ``model`` (checked, upcast from fp16), then eval, no grad."""
+    from safetensors.torch import load_file
+
     try:
         sd = load_file(str(path))
     except Exception as exc:
         raise UserError(f"{path}: cannot read tensors (corrupt file?): {exc}") from exc
-    _check_state(model, sd, f"{path} (preset {meta.get('preset')!r}, {model.n_styles} styles)")
+    _check_state(model, sd, label)
     model.load_state_dict({k: v.float() for k, v in sd.items()})
     model.to(device=device, dtype=dtype).eval().requires_grad_(False)
-    return model, meta
 
 
 def _check_state(model: TransformerNet | MultiStyleNet, sd: Mapping[str, Tensor], what: str) -> None:

@@ -90,6 +90,17 @@ MEAN_RGB_JS = """(id) => {
 }"""
 
 
+def launch_chromium(p, tmp_path: Path, clip: Path):
+    """Headless Chromium whose fake camera plays ``clip`` (y4m), media permissions granted."""
+    args = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}", "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+    return p.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=args,
+        viewport={"width": 1280, "height": 800})
+
+
 def test_mirror_and_broadcast_in_headless_chromium(tmp_path):
     from models.sample import sample_frames
     from stream.server.config import ServerConfig
@@ -97,14 +108,8 @@ def test_mirror_and_broadcast_in_headless_chromium(tmp_path):
     clip = tmp_path / "clip.y4m"
     write_y4m(clip, sample_frames(n=24, size=(H, W)))
     cfg = ServerConfig(style="invert", temporal=False, source="sample", source_size=(H, W), token="t0ken")
-    args = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}", "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
     with ServerThread(cfg, factory, ["invert", "identity"]) as srv, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=args,
-            viewport={"width": 1280, "height": 800})
+        browser = launch_chromium(p, tmp_path, clip)
         try:
             page = browser.new_page()
             errors: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.browser.test_browser import CHROMIUM, H, MEAN_RGB_JS, W, ServerThread, sync_api, write_y4m
+from tests.browser.test_browser import H, MEAN_RGB_JS, W, ServerThread, launch_chromium, sync_api, write_y4m
 from tests.test_multistyle_server import STYLES, make_factory
 from tests.multistyle_factory import DARK, LIGHT
 
@@ -30,15 +30,9 @@ def test_blend_slider_mirror_and_broadcast(tmp_path):
     clip = tmp_path / "clip.y4m"
     write_y4m(clip, sample_frames(n=12, size=(H, W)))
     cfg = ServerConfig(style="toy:dark", temporal=False, source="sample", source_size=(H, W), token="t0ken")
-    args = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}", "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
     factory, _loads = make_factory()
     with ServerThread(cfg, factory, STYLES) as srv, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=args,
-            viewport={"width": 1280, "height": 800})
+        browser = launch_chromium(p, tmp_path, clip)
         try:
             page = browser.new_page()
             errors: list[str] = []

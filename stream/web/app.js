@@ -66,13 +66,29 @@ async function loadStyles() {
   state.style = (data.broadcast && state.mode === "view") ? data.broadcast.style : data.default;
   const box = $("styles");
   box.innerHTML = "";
-  for (const s of data.styles) {
+  // Single-style networks first, then each multi-style network's members under one heading,
+  // labelled by member (the heading says they blend), so long "net:member" names do not truncate.
+  const blendable = (s) => (s.members || []).length >= 2;
+  const groups = new Map();
+  for (const s of data.styles.filter(blendable)) {
+    const net = s.name.slice(0, s.name.indexOf(":"));
+    if (!groups.has(net)) groups.set(net, []);
+    groups.get(net).push(s);
+  }
+  const addButton = (s, label) => {
     const b = document.createElement("button");
     b.className = "style"; b.dataset.name = s.name; b.title = s.description || s.name;
     b.innerHTML = `<img loading="lazy" alt="" src="${s.thumbnail}"><span></span>`;
-    b.querySelector("span").textContent = s.name.replace(/_/g, " ");
+    b.querySelector("span").textContent = pretty(label);
     b.onclick = () => chooseStyle(s.name);
     box.appendChild(b);
+  };
+  for (const s of data.styles.filter((s) => !blendable(s))) addButton(s, s.name);
+  for (const [net, members] of groups) {
+    const h = document.createElement("div");
+    h.className = "style-group"; h.textContent = `${pretty(net)} · blendable`;
+    box.appendChild(h);
+    for (const s of members) addButton(s, memberOf(s.name));
   }
   markStyle(state.style);
   await refreshSettings();

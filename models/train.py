@@ -294,6 +294,13 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                                 f"saved state in {state_path} is unaffected; rerun with a lower --lr and --fresh")
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            if not scaler.is_enabled() and not _grads_finite(model):
+                # A finite loss can still give an overflowing gradient (see train_data.is_flat);
+                # the update would write inf/NaN into the weights, so stop here as above.
+                bar.close()
+                raise UserError(f"training diverged at step {step + 1} (non-finite gradient, loss "
+                                f"{float(loss.detach()):.4g}); the last saved state in {state_path} is "
+                                f"unaffected; rerun with a lower --lr and --fresh")
             updating = True
             scaler.step(opt)
             scaler.update()
@@ -324,6 +331,11 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                                 members=members)
         result.output = ckpt.save_style(cfg.output, model.float().to(memory_format=torch.contiguous_format), meta)
     return result
+
+
+def _grads_finite(model: torch.nn.Module) -> bool:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()) if grads else True
 
 
 def _export_metadata(cfg: TrainConfig, *, name: str, steps: int, device: str, description: str = "",

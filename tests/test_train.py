@@ -86,6 +86,26 @@ def test_divergence_stops_before_poisoning_the_saved_state(tmp_path: Path, monke
     assert not Path(cfg.output).exists()
 
 
+def test_non_finite_gradient_with_finite_loss_stops_before_the_update(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _cfg(tmp_path, steps=12)
+    real = T.compute_losses
+    calls = []
+
+    def nan_grad_at_sixth(model, *args, **kw):
+        out = real(model, *args, **kw)
+        calls.append(1)
+        if len(calls) == 6:  # sqrt at 0: value 0, gradient inf * 0 = NaN for every weight
+            out = (out[0] + torch.sqrt(0.0 * sum(p.sum() for p in model.parameters())), *out[1:])
+        return out
+
+    monkeypatch.setattr(T, "compute_losses", nan_grad_at_sixth)
+    with pytest.raises(UserError, match="diverged at step 6 .non-finite gradient.*unaffected"):
+        T.train(cfg, progress=False)
+    st = torch.load(tmp_path / "out.safetensors.work" / "state.pt", weights_only=False)
+    assert st["step"] == 4 and all(torch.isfinite(v).all() for v in st["model"].values())
+
+
 def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--style"):
         T.train(_cfg(tmp_path, style=str(tmp_path / "missing.jpg")), progress=False)

@@ -118,15 +118,25 @@ def main() -> None:
     ap.add_argument("--vgg-every", type=int, default=4)
     ap.add_argument("--bundled", nargs="*", default=[], help="bundled styles to add to the default one")
     ap.add_argument("--strip", default=None, help="write the side-by-side strip PNG here")
+    ap.add_argument("--strip-net", default="wave", help="network of the strip (cockatoo clip, default variant)")
+    ap.add_argument("--nets", nargs="*", default=None,
+                    help="only these networks (keys as printed: wave, scream, udnie, bundled:NAME)")
+    ap.add_argument("--default-only", action="store_true", help="only per-frame and the default variant")
     args = ap.parse_args()
+    variants = {k: v for k, v in VARIANTS.items() if not args.default_only or k in ("per-frame", DEFAULT_VARIANT)}
     import reference_nets as rn
 
     torch.set_grad_enabled(False)
     t_start = time.perf_counter()
     vgg = rn.load_vgg19_features(str(SHARED / "weights" / "vgg19_imagenet_features.fp16.safetensors"))
     data, nets = clips(args.frames, args.side), stylizers(tuple(args.bundled))
+    if args.nets is not None:
+        missing = sorted(set(args.nets) - set(nets))
+        if missing:
+            raise SystemExit(f"--nets: unknown {missing}; available: {sorted(nets)} (bundled ones need --bundled NAME)")
+        nets = {k: v for k, v in nets.items() if k in args.nets}
     est = DISFlow(DISConfig(preset="medium", max_side=None))
-    rows, totals = [], {k: [] for k in VARIANTS}
+    rows, totals = [], {k: [] for k in variants}
     strip_src = None
     style_grams: dict[str, list[torch.Tensor]] = {}
     for cname, u8 in data.items():
@@ -145,7 +155,7 @@ def main() -> None:
                     style_grams[nname] = vgg_grams(vgg, torch.from_numpy(_fit(s, args.side)).permute(2, 0, 1)[None].float() / 255.0)
                 g_style = style_grams[nname]
             base_e = base_s = None
-            for vname, cfg in VARIANTS.items():
+            for vname, cfg in variants.items():
                 if cfg is None:
                     out = per
                 else:
@@ -165,7 +175,7 @@ def main() -> None:
                 rows.append((cname, nname, vname, e, e / base_e, style, style / base_s - 1.0, float(np.mean(dev))))
                 print("  ", rows[-1], file=sys.stderr, flush=True)
                 totals[vname].append((e / base_e, style / base_s - 1.0, float(np.mean(dev))))
-                if cname == "cockatoo" and nname == "wave" and vname == DEFAULT_VARIANT:
+                if cname == "cockatoo" and nname == args.strip_net and vname == DEFAULT_VARIANT:
                     strip_src = (u8, per, out)
             print(f"  done {cname} / {nname} ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr)
 

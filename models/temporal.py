@@ -31,7 +31,7 @@ from models.consistency import consistency_weights, motion_boundary
 from models.contracts import check_frames
 from models.flow import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, scaled_size, to_gray_u8, upsample_flow
 from models.scenecut import gray_histogram, is_scene_cut
-from models.warp import blend, inside_mask, sample_coords, warp
+from models.warp import blend, inside_mask, warp
 
 CHECKS = ("fwd-bwd", "bwd")
 DETAIL_TARGETS = ("fresh", "lost")
@@ -197,13 +197,10 @@ class TemporalBlender:
 
 
 def _warp_bicubic(image: Tensor, flow: Tensor) -> Tensor:
-    """:func:`models.warp.warp` with bicubic interpolation (less blur per warp), clamped to [0,1]
+    """:func:`models.warp.warp` with bicubic interpolation (less blur per warp), in float32 (a
+    half-precision grid is too coarse for sub-pixel positions at 1080p), clamped to [0,1]
     because the cubic kernel overshoots."""
-    h, w = image.shape[-2:]
-    c = sample_coords(flow)
-    grid = torch.stack((c[:, 0] * (2.0 / max(w - 1, 1)) - 1.0, c[:, 1] * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
-    out = F.grid_sample(image.float(), grid, mode="bicubic", padding_mode="border", align_corners=True)
-    return out.clamp(0.0, 1.0).to(image.dtype)
+    return warp(image.float(), flow, mode="bicubic").clamp(0.0, 1.0).to(image.dtype)
 
 
 def _gray_tensor(gray: np.ndarray, device: torch.device) -> Tensor:

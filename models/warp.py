@@ -36,11 +36,12 @@ def sample_coords(flow: Tensor) -> Tensor:
     return _base_grid(flow.shape[-2], flow.shape[-1], flow.device) + flow.float()
 
 
-def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border") -> Tensor:
+def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border", mode: str = "bilinear") -> Tensor:
     """Backward-warp ``image`` ``(N,C,H,W)`` by ``flow`` ``(N,2,H,W)``; returns ``image``'s dtype.
 
     Integer flows move pixels exactly (``align_corners=True`` maps pixel centres to grid
-    points). ``padding_mode`` is passed to ``grid_sample`` ("border" or "zeros").
+    points). ``padding_mode`` ("border" or "zeros") and ``mode`` ("bilinear" or "bicubic"; the
+    cubic kernel overshoots, so clamp the result if the range matters) go to ``grid_sample``.
     """
     check(image, "image", shape=("N", None, "H", "W"))
     check_flow(flow, "flow", like=image)
@@ -57,7 +58,7 @@ def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border") -> Tensor
     grid = torch.stack((gx, gy), dim=-1).to(image.dtype)
     src = image.expand(n, -1, -1, -1) if image.shape[0] != n else image
     grid = grid.expand(n, -1, -1, -1) if grid.shape[0] != n else grid
-    return F.grid_sample(src, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+    return F.grid_sample(src, grid, mode=mode, padding_mode=padding_mode, align_corners=True)
 
 
 def inside_mask(flow: Tensor) -> Tensor:

@@ -286,21 +286,18 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             mix, step_targets = batch_condition(cfg, step, targets, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss, lc, ls, _lt = compute_losses(model, lossnet, step_targets, x, cfg, mix)
-            if not scaler.is_enabled() and not torch.isfinite(loss.detach()):
-                # Stop before the update: one NaN step would poison the weights and, at the next
-                # checkpoint, the saved state (a CPU multi-style run diverged at step 7751 this way).
-                bar.close()
-                raise UserError(f"training diverged at step {step + 1} (loss {float(loss.detach())}); the last "
-                                f"saved state in {state_path} is unaffected; rerun with a lower --lr and --fresh")
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            if not scaler.is_enabled() and not _grads_finite(model):
-                # A finite loss can still give an overflowing gradient (see train_data.is_flat);
-                # the update would write inf/NaN into the weights, so stop here as above.
+            # Stop before the update: one NaN step would poison the weights and, at the next
+            # checkpoint, the saved state (a CPU multi-style run diverged at step 7751 this way).
+            # A finite loss can still give an overflowing gradient (see train_data.is_flat).
+            # With fp16 the GradScaler already skips such steps.
+            if not scaler.is_enabled() and not (torch.isfinite(loss.detach()) and _grads_finite(model)):
                 bar.close()
-                raise UserError(f"training diverged at step {step + 1} (non-finite gradient, loss "
-                                f"{float(loss.detach()):.4g}); the last saved state in {state_path} is "
-                                f"unaffected; rerun with a lower --lr and --fresh")
+                what = f"loss {float(loss.detach())}" if not torch.isfinite(loss.detach()) else \
+                    f"non-finite gradient, loss {float(loss.detach()):.4g}"
+                raise UserError(f"training diverged at step {step + 1} ({what}); the last saved state in "
+                                f"{state_path} is unaffected; rerun with a lower --lr and --fresh")
             updating = True
             scaler.step(opt)
             scaler.update()

@@ -68,42 +68,34 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
         T.train(dataclasses.replace(b, lr=1e-2, steps=9), progress=False)
 
 
-def test_divergence_stops_before_poisoning_the_saved_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _nan_loss(model: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
+    return loss * float("nan")
+
+
+def _nan_grad(model: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
+    # sqrt at 0: value 0 (the loss stays finite), gradient inf * 0 = NaN for every weight
+    return loss + torch.sqrt(0.0 * sum(p.sum() for p in model.parameters()))
+
+
+@pytest.mark.parametrize("poison, message", [(_nan_loss, r"diverged at step 6 \(loss nan\).*unaffected"),
+                                             (_nan_grad, r"diverged at step 6 \(non-finite gradient.*unaffected")])
+def test_divergence_stops_before_poisoning_the_saved_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           poison, message: str) -> None:
     cfg = _cfg(tmp_path, steps=12)
     real = T.compute_losses
     calls = []
 
-    def nan_at_sixth(*args, **kw):
-        out = real(*args, **kw)
+    def poisoned_at_sixth(model, *args, **kw):
+        out = real(model, *args, **kw)
         calls.append(1)
-        return (out[0] * float("nan"), *out[1:]) if len(calls) == 6 else out
+        return (poison(model, out[0]), *out[1:]) if len(calls) == 6 else out
 
-    monkeypatch.setattr(T, "compute_losses", nan_at_sixth)
-    with pytest.raises(UserError, match="diverged at step 6 .*unaffected"):
+    monkeypatch.setattr(T, "compute_losses", poisoned_at_sixth)
+    with pytest.raises(UserError, match=message):
         T.train(cfg, progress=False)
     st = torch.load(tmp_path / "out.safetensors.work" / "state.pt", weights_only=False)
     assert st["step"] == 4 and all(torch.isfinite(v).all() for v in st["model"].values())
     assert not Path(cfg.output).exists()
-
-
-def test_non_finite_gradient_with_finite_loss_stops_before_the_update(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _cfg(tmp_path, steps=12)
-    real = T.compute_losses
-    calls = []
-
-    def nan_grad_at_sixth(model, *args, **kw):
-        out = real(model, *args, **kw)
-        calls.append(1)
-        if len(calls) == 6:  # sqrt at 0: value 0, gradient inf * 0 = NaN for every weight
-            out = (out[0] + torch.sqrt(0.0 * sum(p.sum() for p in model.parameters())), *out[1:])
-        return out
-
-    monkeypatch.setattr(T, "compute_losses", nan_grad_at_sixth)
-    with pytest.raises(UserError, match="diverged at step 6 .non-finite gradient.*unaffected"):
-        T.train(cfg, progress=False)
-    st = torch.load(tmp_path / "out.safetensors.work" / "state.pt", weights_only=False)
-    assert st["step"] == 4 and all(torch.isfinite(v).all() for v in st["model"].values())
 
 
 def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:

@@ -25,6 +25,25 @@ def _registrars() -> list[str]:
     return found or list(_BUILTIN)
 
 
+def unit_float(text: str) -> float:
+    """argparse ``type``: a number in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+def add_preserve_color(p: argparse.ArgumentParser) -> None:
+    """``--preserve-color [AMOUNT]`` for commands that render a trained style (models.color)."""
+    p.add_argument("--preserve-color", type=unit_float, nargs="?", const=1.0, default=None, metavar="AMOUNT",
+                   help="keep the input's colours, taking only the luminance from the style (Gatys et al. 2016); "
+                        "AMOUNT 0..1 (1 when given alone; 0 turns off a style that keeps colours by default; "
+                        "default: what the style file says, see `stylecast styles`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -61,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nstylecast {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `stylecast styles | head`: the reader went away; no traceback, and stop Python's own
+        # flush at exit from raising again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return int(rc or 0)
 
 

@@ -30,14 +30,17 @@ def run(args: argparse.Namespace) -> int:
         out = import_pth(args.import_pth, user_styles_dir() / f"{name}.safetensors", name=name, preset=args.preset)
         print(f"imported {args.import_pth} -> {out}")
         return 0
-    rows = [("NAME", "PRESET", "LOSS NET", "SOURCE", "PATH")]
+    rows = [("NAME", "PRESET", "LOSS NET", "COLOURS", "SOURCE", "PATH")]
     for e in list_styles():
         name = e.name + (" *" if e.name == DEFAULT_STYLE else "")
-        rows.append((name, e.preset, e.loss_net or "-", e.source, str(e.path) if args.paths else e.path.name))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        colours = "photo" if e.preserve_color == 1.0 else f"photo {e.preserve_color:.0%}" if e.preserve_color else "style"
+        rows.append((name, e.preset, e.loss_net or "-", colours, e.source, str(e.path) if args.paths else e.path.name))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"\n* default style; user styles directory: {user_styles_dir()} (STYLECAST_STYLES_DIR)")
+    print("\nCOLOURS: 'photo' styles keep the input's colours (luminance-only transfer); --preserve-color "
+          "0..1 overrides it for any style")
+    print(f"* default style; user styles directory: {user_styles_dir()} (STYLECAST_STYLES_DIR)")
     nets = sorted({e.network: e.members for e in list_styles() if e.network}.items())
     for net, members in nets:
         print(f"{net}: multi-style network ({len(members)} styles); blend them live with -s "

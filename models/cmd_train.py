@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.cli import unit_float
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("train", help="train a feed-forward style network on one style image (or several: multi-style)",
@@ -38,6 +40,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--device", default=None, help="cpu | cuda[:N] (default: cuda when available)")
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--preview-every", type=int, default=200, help="write preview PNGs to <output>.work/")
+    p.add_argument("--preserve-color", type=unit_float, nargs="?", const=1.0, default=0.0, metavar="AMOUNT",
+                   help="record in the file that the style is rendered with the photo's colours (0..1; "
+                        "luminance-only transfer, Gatys et al. 2016); training itself is unchanged")
     p.add_argument("--description", default="")
     p.add_argument("--license", default="")
     p.add_argument("--style-description", action="append", default=[], metavar="NAME=TEXT",
@@ -95,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
                       content_weight=args.content_weight, tv_weight=args.tv_weight if args.tv_weight is not None else tw,
                       lr=args.lr, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every,
                       preview_every=args.preview_every, description=args.description, license=args.license,
+                      preserve_color=args.preserve_color,
                       styles=tuple(p for _, p in styles) if multi else (),
                       style_names=tuple(n for n, _ in styles) if multi else ())
     res = train(cfg, fresh=args.fresh, members=members or None)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from models.checkpoint import is_multistyle, load_multistyle, load_style, read_metadata, style_names
+from models.color import ColorPreserving
 from models.contracts import default_dtype
 from models.errors import UserError
 from models.multistyle import MixedStylizer, MultiStyleNet
@@ -43,6 +44,7 @@ class StyleEntry:
     network: str = ""  # multi-style members: the network's name (``name`` is "network:member")
     members: tuple[str, ...] = ()  # multi-style members: every member of that network, in order
     license: str = ""
+    preserve_color: float = 0.0  # what the file asks for (models.color); 0 = the network's own colours
 
     @property
     def member(self) -> str:
@@ -68,7 +70,12 @@ def _scan(directory: Path, source: str) -> dict[str, tuple[Path, dict[str, Any]]
 
 
 def _entries(stem: str, path: Path, meta: dict[str, Any], source: str) -> list[StyleEntry]:
-    common = dict(path=path, preset=str(meta.get("preset", "?")), source=source, loss_net=str(meta.get("loss_net", "")))
+    try:
+        colour = file_preserve_color(meta, path)
+    except UserError:
+        colour = 0.0  # listed; loading it explains the bad value
+    common = dict(path=path, preset=str(meta.get("preset", "?")), source=source, loss_net=str(meta.get("loss_net", "")),
+                  preserve_color=colour)
     if not is_multistyle(meta):
         return [StyleEntry(name=stem, description=str(meta.get("description", "")),
                            license=str(meta.get("license", "")), **common)]  # type: ignore[arg-type]
@@ -133,29 +140,53 @@ def style_metadata(name_or_path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_stylizer(name_or_path: str | os.PathLike, *, device: str | torch.device = "cpu",
-                  dtype: torch.dtype | None = None) -> nn.Module:
+                  dtype: torch.dtype | None = None, preserve_color: float | None = None) -> nn.Module:
     """Style network for a spec (see the module doc), eval mode, no grad, on ``device``/``dtype``
     (default by device convention).
 
     Call it with frames ``(N,3,H,W)`` RGB [0,1] of the same dtype; returns the same shape. A
     multi-style spec gives a :class:`models.multistyle.MixedStylizer` (same call; its
     ``set_mix`` changes the blend in place).
+
+    ``preserve_color`` (0..1) keeps that much of the input's chroma (:mod:`models.color`); None
+    uses the style file's own ``preserve_color`` (0 when it has none), so a style that was made to
+    be rendered that way is, everywhere. The result is then a
+    :class:`models.color.ColorPreserving` around the network (same call, same attributes).
     """
     path, member = split_spec(name_or_path)
     dtype = dtype or default_dtype(device)
     meta = read_metadata(path)
+    amount = file_preserve_color(meta, path) if preserve_color is None else float(preserve_color)
     if not is_multistyle(meta):
         if member is not None:
             raise UserError(f"style {str(name_or_path)!r}: {path.name} is a single style; expected NET:style only "
                             f"for a multi-style network")
         model, _meta = load_style(path, device=device, dtype=dtype)
-        return model
+        return _colored(model, amount)
     if member is None:
         names = style_names(meta)
         raise UserError(f"style {str(name_or_path)!r} is a multi-style network with styles {names}: expected "
                         f"{path.stem}:{names[0]} for one style or {path.stem}:{names[0]}=0.5,{names[-1]}=0.5 for a blend")
     net, _meta = load_multistyle(path, device=device, dtype=dtype)
-    return stylizer_for(net, member)
+    return _colored(stylizer_for(net, member), amount)
+
+
+def file_preserve_color(meta: dict[str, Any], path: Path | str = "style") -> float:
+    """The ``preserve_color`` a style file asks for (0 when absent); UserError when not in [0, 1]."""
+    raw = meta.get("preserve_color", 0.0)
+    try:
+        amount = float(raw)
+    except (TypeError, ValueError):
+        amount = -1.0
+    if not 0.0 <= amount <= 1.0:
+        raise UserError(f"{path}: metadata preserve_color: expected a number in [0, 1], got {raw!r}")
+    return amount
+
+
+def _colored(model: nn.Module, amount: float) -> nn.Module:
+    if not 0.0 <= amount <= 1.0:
+        raise UserError(f"preserve_color: expected a value in [0, 1], got {amount}")
+    return model if amount == 0.0 else ColorPreserving(model, amount=amount)
 
 
 def stylizer_for(net: MultiStyleNet, member: str) -> MixedStylizer:

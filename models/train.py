@@ -72,6 +72,9 @@ class TrainConfig:
     max_frames_per_video: int = 60
     description: str = ""
     license: str = ""
+    # Recorded in the exported file, not used in training: how the style is meant to be rendered
+    # (models.color; 1 = keep the photo's colours).
+    preserve_color: float = 0.0
     work_dir: str = ""  # default: <output>.work
     # Multi-style training: style image paths (then ``style`` is "") and their names (default:
     # file stems), in the network's style order.
@@ -189,7 +192,7 @@ def _config_defaults() -> dict[str, Any]:
 def _same_run(saved: dict, cfg: TrainConfig) -> bool:
     # Steps may be raised to continue training; everything else must match. Fields added since
     # a state was saved take their defaults, so older interrupted runs still resume.
-    skip = ("steps", "checkpoint_every", "preview_every")
+    skip = ("steps", "checkpoint_every", "preview_every", "preserve_color")
 
     def norm(d: dict) -> dict:
         return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in d.items() if k not in skip}
@@ -205,6 +208,8 @@ def _config_from_saved(c: dict) -> TrainConfig:
 def _validate(cfg: TrainConfig) -> None:
     if cfg.preset not in PRESETS:
         raise UserError(f"--preset: expected one of {sorted(PRESETS)}, got {cfg.preset!r}")
+    if not 0.0 <= cfg.preserve_color <= 1.0:
+        raise UserError(f"--preserve-color: expected a value in [0, 1], got {cfg.preserve_color}")
     if cfg.multi:
         if cfg.style:
             raise UserError(f"expected either one style image or several (multi-style), got style={cfg.style!r} "
@@ -340,12 +345,13 @@ def _export_metadata(cfg: TrainConfig, *, name: str, steps: int, device: str, de
                      members: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     training = {**cfg.training_dict(), "steps": steps, "device": device, **(extra or {})}
     description, license = description or cfg.description, license or cfg.license
+    colour = {"preserve_color": cfg.preserve_color} if cfg.preserve_color else {}
     if not cfg.multi:
-        return ckpt.make_metadata(
+        return {**ckpt.make_metadata(
             name=name, preset=cfg.preset, loss_net=cfg.loss_net,
             training={**training, "style_image": Path(cfg.style).name},
             style_sha256=ckpt.sha256_file(cfg.style) if Path(cfg.style).is_file() else "",
-            description=description, license=license)
+            description=description, license=license), **colour}
     members = members or {}
     unknown = sorted(set(members) - set(cfg.names()))
     if unknown:
@@ -355,9 +361,9 @@ def _export_metadata(cfg: TrainConfig, *, name: str, steps: int, device: str, de
                "description": members.get(n, {}).get("description", ""),
                "license": members.get(n, {}).get("license", license)}
               for n, p in zip(cfg.names(), cfg.styles)]
-    return ckpt.make_multistyle_metadata(name=name, preset=cfg.preset, loss_net=cfg.loss_net, styles=styles,
-                                         training={**training, "style_order": "cycled per batch element"},
-                                         description=description, license=license)
+    return {**ckpt.make_multistyle_metadata(name=name, preset=cfg.preset, loss_net=cfg.loss_net, styles=styles,
+                                            training={**training, "style_order": "cycled per batch element"},
+                                            description=description, license=license), **colour}
 
 
 def _preview_outputs(model: StyleNet, x: torch.Tensor) -> torch.Tensor:
@@ -381,14 +387,17 @@ def _preview(path: Path, x: torch.Tensor, y: torch.Tensor) -> None:
 
 def export_state(state_path: str | os.PathLike, dst: str | os.PathLike, *, half: bool = True,
                  description: str = "", license: str = "", name: str | None = None,
-                 members: dict[str, dict[str, str]] | None = None) -> Path:
+                 members: dict[str, dict[str, str]] | None = None, preserve_color: float | None = None) -> Path:
     """Write a style checkpoint from a training state file (e.g. to ship an intermediate step).
 
     ``members`` (multi-style runs): ``{style: {"description": ..., "license": ...}}`` per member;
-    a member without a license gets the network's.
+    a member without a license gets the network's. ``preserve_color``: what the file asks
+    renderers for (:mod:`models.color`; None: the run's setting).
     """
     st = torch.load(str(state_path), map_location="cpu", weights_only=False)
     cfg = _config_from_saved(st["config"])
+    if preserve_color is not None:
+        cfg = dataclasses.replace(cfg, preserve_color=float(preserve_color))
     model = new_model(cfg)
     model.load_state_dict(st["model"])
     meta = _export_metadata(cfg, name=name or cfg.name or Path(dst).stem, steps=int(st["step"]), device=cfg.device,

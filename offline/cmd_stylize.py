@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from models.cli import add_preserve_color
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -16,6 +18,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("input", metavar="INPUT", help="image or video file, or 'sample'")
     p.add_argument("-s", "--style", default=None,
                    help="style name (see `stylecast styles`) or checkpoint path (default: the bundled default style)")
+    add_preserve_color(p)
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="output file: an image for an image input (.png/.jpg/...), else a video (.mp4/.mkv/.mov)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -88,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         if style is None:
             from models.registry import DEFAULT_STYLE
             style = DEFAULT_STYLE
-        stylizer = st.load_style(style, device=device, dtype=default_dtype(device))
+        stylizer = st.load_style(style, device=device, dtype=default_dtype(device), preserve_color=args.preserve_color)
         common = dict(stylizer=stylizer, device=device, options=opts)
         if image_in:
             res = st.stylize_image(inp, args.output, **common)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from models.cli import add_preserve_color
+
 
 def _offsets(text: str) -> tuple[int, ...]:
     try:
@@ -27,6 +29,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--method", choices=("fast", "ruder", "multipass"), default="ruder")
     p.add_argument("--style-image", metavar="IMG", help="style image (ruder, multipass)")
     p.add_argument("-s", "--style", metavar="NAME", help="trained style name or checkpoint (fast; default: bundled default)")
+    add_preserve_color(p)
     g = p.add_argument_group("optimization (ruder, multipass)")
     g.add_argument("--iterations", type=int, help="iterations per frame (per pass for multipass); default 1000 (ruder), 100 (multipass)")
     g.add_argument("--first-iterations", type=int, help="iterations for the first frame (ruder; default 2000)")
@@ -97,7 +100,7 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
     return VideoSpec(input=args.input, output=args.output, method=args.method, job_dir=args.job_dir,
                      restart=args.restart, max_side=args.max_side, max_frames=args.max_frames, flow=args.flow,
                      device=device, style_image=args.style_image, style=args.style,
-                     ruder=ruder, multipass=mp, fast=fast)
+                     preserve_color=args.preserve_color, ruder=ruder, multipass=mp, fast=fast)
 
 
 def run(args: argparse.Namespace) -> int:

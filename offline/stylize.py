@@ -115,11 +115,13 @@ def resolve_device(choice: str) -> tuple[torch.device, str]:
     raise UserError(f"--device: expected auto, cpu or cuda, got {choice!r}")
 
 
-def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype) -> Stylizer:
-    """Default stylizer factory (the CLI calls it; tests replace it)."""
+def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype,
+               preserve_color: float | None = None) -> Stylizer:
+    """Default stylizer factory (the CLI calls it; tests replace it). ``preserve_color``: see
+    :func:`models.registry.load_stylizer` (None: the style file's own setting)."""
     from models.registry import load_stylizer
 
-    return load_stylizer(name_or_path, device=device, dtype=dtype)
+    return load_stylizer(name_or_path, device=device, dtype=dtype, preserve_color=preserve_color)
 
 
 def stylize_batches(frames: Iterable[np.ndarray], stylizer: Stylizer, *, device: torch.device,

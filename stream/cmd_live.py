@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from models.cli import add_preserve_color
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -27,6 +29,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "(A -> A/B blends -> B -> ... -> A), --sweep-seconds per step")
     p.add_argument("--sweep-seconds", type=float, default=4.0,
                    help="seconds of source time from one style of --sweep to the next (default 4)")
+    add_preserve_color(p)
     p.add_argument("--no-temporal", action="store_true", help="plain per-frame stylization (flickers)")
     p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.92)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames")
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     sweep = _sweep_names(args)
     if args.mix is not None or sweep:
         spec = _network_spec(spec, args.mix if args.mix is not None else sweep[0])
-    stylizer = load_stylizer(spec, device=device)
+    stylizer = load_stylizer(spec, device=device, preserve_color=args.preserve_color)
     source = open_source(args.source)
     try:
         if not source.is_device and args.sink not in ("window", "vcam") and args.max_frames is None \

@@ -22,9 +22,12 @@ def invert(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace the style loader by ``1 - x`` (exactly checkable); records requested styles."""
     asked: list[str] = []
 
-    def load(name: str, *, device: torch.device, dtype: torch.dtype):  # type: ignore[no-untyped-def]
+    def load(name: str, *, device: torch.device, dtype: torch.dtype,  # type: ignore[no-untyped-def]
+             preserve_color: float | None = None):
+        from models.color import ColorPreserving
+
         asked.append(name)
-        return lambda x: 1.0 - x
+        return ColorPreserving(lambda x: 1.0 - x, amount=preserve_color) if preserve_color else (lambda x: 1.0 - x)
 
     monkeypatch.setattr(st, "load_style", load)
     return asked
@@ -67,6 +70,21 @@ def test_auto_device_reports_cpu_fallback(tmp_path: Path, invert: list[str], cap
     assert main(["stylize", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png")]) == 0
     assert "falling back to CPU" in capsys.readouterr().err
     np.testing.assert_array_equal(read_image(tmp_path / "b.png"), 255 - img)  # lossless PNG
+
+
+def test_preserve_color_flag_reaches_the_stylizer(tmp_path: Path, invert: list[str]) -> None:
+    """``--preserve-color``: the inverted image's luminance with the photo's own chroma."""
+    from models.color import preserve_color
+    from models.media import to_tensor, to_uint8
+
+    img = np.random.default_rng(1).integers(40, 216, (9, 11, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", img)
+    assert _run(tmp_path / "a.png", "-o", tmp_path / "b.png", "--preserve-color", "--device", "cpu") == 0
+    x = to_tensor([img], device="cpu", dtype=torch.float32)
+    want = to_uint8(preserve_color(1.0 - x, x))[0]
+    got = read_image(tmp_path / "b.png")
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert np.abs(got.astype(int) - (255 - img).astype(int)).mean() > 10  # not the plain inversion
 
 
 def test_rotated_vfr_video_comes_out_upright_with_same_timestamps(tmp_path: Path, invert: list[str]) -> None:
@@ -145,7 +163,7 @@ def test_corrupt_stream_and_interrupt_leave_no_partial_file(tmp_path: Path, inve
 
     calls = []
 
-    def interrupting(name: str, *, device: torch.device, dtype: torch.dtype):  # type: ignore[no-untyped-def]
+    def interrupting(name: str, *, device: torch.device, dtype: torch.dtype, preserve_color=None):  # type: ignore[no-untyped-def]
         def f(x: torch.Tensor) -> torch.Tensor:
             calls.append(1)
             if len(calls) == 2:
@@ -227,7 +245,7 @@ def test_sigterm_mid_run_exits_130_and_leaves_no_file(tmp_path: Path) -> None:
         sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
         from offline import stylize as st
         from models.cli import main
-        def load(name, *, device, dtype):
+        def load(name, *, device, dtype, preserve_color=None):
             def f(x):
                 print("batch", flush=True)
                 time.sleep(0.5)

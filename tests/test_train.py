@@ -111,6 +111,7 @@ def test_cli_train_writes_named_style(tmp_path: Path, monkeypatch: pytest.Monkey
                                       capsys: pytest.CaptureFixture[str]) -> None:
     from models.cli import main
     from models.registry import resolve_style
+    from models.registry import style_metadata as registry_meta
 
     monkeypatch.setenv("STYLECAST_STYLES_DIR", str(tmp_path / "styles"))
     style = str(shared_path("data", "styles", "wave.jpg"))
@@ -121,5 +122,9 @@ def test_cli_train_writes_named_style(tmp_path: Path, monkeypatch: pytest.Monkey
     path = resolve_style("tiny")
     assert path == tmp_path / "styles" / "tiny.safetensors"
     assert (tmp_path / "styles" / "tiny.safetensors.work" / "preview_000002.png").exists()
+    assert "preserve_color" not in registry_meta("tiny")
+    # --preserve-color only records how the style is rendered (models.color); training is unchanged.
+    assert main([*args, "--preserve-color", "-o", "tinyc"]) == 0
+    assert registry_meta("tinyc")["preserve_color"] == 1.0
     assert main([*args, "-o", "sub/dir.png"]) == 2
     assert "expected a style NAME or a path ending in .safetensors" in capsys.readouterr().err

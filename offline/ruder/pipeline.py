@@ -34,6 +34,7 @@ class VideoSpec:
     device: str = "cpu"
     style_image: str | None = None  # ruder / multipass
     style: str | None = None  # fast: registry name or path
+    preserve_color: float | None = None  # fast: None = the style file's own setting (models.color)
     ruder: RuderConfig = field(default_factory=RuderConfig)
     multipass: MultipassConfig = field(default_factory=MultipassConfig)
     fast: FastConfig = field(default_factory=FastConfig)
@@ -44,6 +45,8 @@ class VideoSpec:
              "max_frames": self.max_frames, "flow": self.flow}
         if self.method == "fast":
             d.update(style=self.style, fast=dataclasses.asdict(self.fast))
+            if self.preserve_color is not None:  # absent otherwise: older jobs keep their fingerprint
+                d["preserve_color"] = self.preserve_color
         else:
             d["style_image"] = str(Path(self.style_image).resolve()) if self.style_image else None
             d["cfg"] = dataclasses.asdict(self.ruder if self.method == "ruder" else self.multipass)
@@ -68,10 +71,11 @@ def build_optimizer(spec: VideoSpec, job: Job, device: torch.device) -> FrameOpt
                           content_size=(int(job.meta["height"]), int(job.meta["width"])))
 
 
-def load_fast_stylizer(name: str | None, device: torch.device) -> Callable[[Tensor], Tensor]:
+def load_fast_stylizer(name: str | None, device: torch.device,
+                       preserve_color: float | None = None) -> Callable[[Tensor], Tensor]:
     from models.registry import DEFAULT_STYLE, load_stylizer
 
-    return load_stylizer(name or DEFAULT_STYLE, device=str(device), dtype=torch.float32)
+    return load_stylizer(name or DEFAULT_STYLE, device=str(device), dtype=torch.float32, preserve_color=preserve_color)
 
 
 def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = None,
@@ -94,7 +98,7 @@ def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = 
     decode_into(job, spec.input, max_side=spec.max_side, max_frames=spec.max_frames)
     flows = FlowCache(job, make_estimator(spec.flow), device)
     if spec.method == "fast":
-        stage = run_fast(job, flows, stylizer or load_fast_stylizer(spec.style, device), spec.fast,
+        stage = run_fast(job, flows, stylizer or load_fast_stylizer(spec.style, device, spec.preserve_color), spec.fast,
                          device=device, on_frame=on_frame)
     else:
         opt = optimizer or build_optimizer(spec, job, device)

@@ -55,10 +55,15 @@ def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border", mode: str
     # Normalise to [-1, 1]; a 1-pixel axis maps everything to 0 (its only pixel).
     gx = coords[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
     gy = coords[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
-    grid = torch.stack((gx, gy), dim=-1).to(image.dtype)
-    src = image.expand(n, -1, -1, -1) if image.shape[0] != n else image
+    grid = torch.stack((gx, gy), dim=-1)
+    # grid_sample wants image and grid in one dtype. A float16 grid is not enough: its spacing
+    # near +-1 is 2**-11 of the half-width, ~0.5 px at 1920 wide (bfloat16: ~4 px), so fp16/bf16
+    # images are sampled in float32 and cast back (one frame-sized copy, cheap next to a network).
+    src = image if image.dtype in (torch.float32, torch.float64) else image.float()
+    src = src.expand(n, -1, -1, -1) if src.shape[0] != n else src
     grid = grid.expand(n, -1, -1, -1) if grid.shape[0] != n else grid
-    return F.grid_sample(src, grid, mode=mode, padding_mode=padding_mode, align_corners=True)
+    out = F.grid_sample(src, grid, mode=mode, padding_mode=padding_mode, align_corners=True)
+    return out.to(image.dtype)
 
 
 def inside_mask(flow: Tensor) -> Tensor:

@@ -162,13 +162,13 @@ def load_stylizer(name_or_path: str | os.PathLike, *, device: str | torch.device
             raise UserError(f"style {str(name_or_path)!r}: {path.name} is a single style; expected NET:style only "
                             f"for a multi-style network")
         model, _meta = load_style(path, device=device, dtype=dtype)
-        return _colored(model, amount)
+        return with_preserve_color(model, amount)
     if member is None:
         names = style_names(meta)
         raise UserError(f"style {str(name_or_path)!r} is a multi-style network with styles {names}: expected "
                         f"{path.stem}:{names[0]} for one style or {path.stem}:{names[0]}=0.5,{names[-1]}=0.5 for a blend")
     net, _meta = load_multistyle(path, device=device, dtype=dtype)
-    return _colored(stylizer_for(net, member), amount)
+    return with_preserve_color(stylizer_for(net, member), amount)
 
 
 def file_preserve_color(meta: dict[str, Any], path: Path | str = "style") -> float:
@@ -183,7 +183,8 @@ def file_preserve_color(meta: dict[str, Any], path: Path | str = "style") -> flo
     return amount
 
 
-def _colored(model: nn.Module, amount: float) -> nn.Module:
+def with_preserve_color(model: nn.Module, amount: float) -> nn.Module:
+    """``model`` itself for ``amount`` 0, else wrapped in :class:`models.color.ColorPreserving`."""
     if not 0.0 <= amount <= 1.0:
         raise UserError(f"preserve_color: expected a value in [0, 1], got {amount}")
     return model if amount == 0.0 else ColorPreserving(model, amount=amount)

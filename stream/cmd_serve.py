@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.cli import add_preserve_color
 from models.errors import UserError
 
 
@@ -21,6 +22,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the sample source")
     p.add_argument("--record-to", type=Path, help="record the broadcast output to this .mp4")
     p.add_argument("--style", help="initial style (name from `stylecast styles` or a file)")
+    add_preserve_color(p)
     p.add_argument("--no-temporal", dest="temporal", action="store_false", help="start with temporal blending off")
     p.add_argument("--strength", type=float, default=None,
                    help="temporal blending strength in [0,1] (default: the measured live default, 0.92)")
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
-              max_peers=args.max_peers, max_side=args.max_side, device=device)
+              max_peers=args.max_peers, max_side=args.max_side, device=device,
+              preserve_color=args.preserve_color)
     if args.token:
         kw["token"] = args.token
     if args.strength is not None:

@@ -168,3 +168,20 @@ def test_video_job_fingerprint_includes_an_explicit_colour_setting(tmp_path: Pat
     assert "preserve_color" not in VideoSpec(**base).settings()
     assert VideoSpec(**base, preserve_color=0.0).settings()["preserve_color"] == 0.0
     assert VideoSpec(**base, preserve_color=1.0).settings() != VideoSpec(**base, preserve_color=0.5).settings()
+
+
+def test_server_catalog_applies_file_setting_and_server_override() -> None:
+    """`stylecast serve`: udnie keeps the photo's colours as its file says; --preserve-color
+    applies to every style, multi-style members included (which still blend live)."""
+    from stream.server.styles import registry_catalog
+
+    default = registry_catalog()
+    assert isinstance(default.factory("udnie"), ColorPreserving)
+    assert not isinstance(default.factory("wave"), ColorPreserving)
+    assert not isinstance(default.factory("multistyle:wave"), ColorPreserving)
+    forced = registry_catalog(preserve_color=1.0)
+    member = forced.factory("multistyle:wave")
+    assert isinstance(member, ColorPreserving) and isinstance(forced.factory("wave"), ColorPreserving)
+    member.set_mix({"wave": 0.5, "udnie": 0.5})
+    assert member.mix_dict()["udnie"] == pytest.approx(0.5)
+    assert not isinstance(registry_catalog(preserve_color=0.0).factory("udnie"), ColorPreserving)

@@ -133,7 +133,7 @@ def create_app(
     no factory, styles come from ``models.registry``. ``styles`` names the factory's styles.
     """
     if stylizer_factory is None:
-        catalog = registry_catalog(device=config.device)
+        catalog = registry_catalog(device=config.device, preserve_color=config.preserve_color)
     else:
         infos = tuple(s if isinstance(s, StyleInfo) else StyleInfo(s) for s in (styles or ("custom",)))
         catalog = StyleCatalog(infos, stylizer_factory)

@@ -27,6 +27,8 @@ class ServerConfig:
     max_side: int = 1280  # frames larger than this are downscaled before stylization (bounds compute)
     max_request_bytes: int = 64 * 1024  # an SDP offer is a few KiB; anything larger is refused (413)
     device: str = "cpu"
+    # Colour preservation for every style served (models.color); None = what each style file says.
+    preserve_color: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # broadcast control
     stats_window: int = 300  # frames kept for latency percentiles
 
@@ -39,5 +41,7 @@ class ServerConfig:
             raise ValueError(f"max_peers must be >= 1, got {self.max_peers}")
         if self.max_side < 16:
             raise ValueError(f"max_side must be >= 16, got {self.max_side}")
+        if self.preserve_color is not None and not 0.0 <= self.preserve_color <= 1.0:
+            raise ValueError(f"preserve_color must be in [0,1], got {self.preserve_color}")
         if self.source_fps <= 0:
             raise ValueError(f"source_fps must be > 0, got {self.source_fps}")

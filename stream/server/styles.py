@@ -55,8 +55,10 @@ class StyleCatalog:
         return name
 
 
-def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = ()) -> StyleCatalog:
-    """Catalog from ``models.registry`` (bundled + user styles); ``extra`` adds style files by path."""
+def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
+                     preserve_color: float | None = None) -> StyleCatalog:
+    """Catalog from ``models.registry`` (bundled + user styles); ``extra`` adds style files by path.
+    ``preserve_color``: for every style (None: each file's own setting; see models.color)."""
     try:
         from models import registry
     except ImportError as exc:
@@ -74,12 +76,14 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = ()) -> Style
     def factory(name: str):  # runs on the worker thread
         path = paths.get(name)
         if path is None:
-            return registry.load_stylizer(name, device=device)
+            return registry.load_stylizer(name, device=device, preserve_color=preserve_color)
         net = networks.get(str(path))
         if net is None:
             net = networks[str(path)] = registry.load_network(path, device=device)
         # every member of one network shares its weights: switching members loads nothing
-        return registry.stylizer_for(net, name.partition(":")[2])
+        amount = registry.file_preserve_color(registry.style_metadata(path), path) if preserve_color is None \
+            else preserve_color
+        return registry.with_preserve_color(registry.stylizer_for(net, name.partition(":")[2]), amount)
 
     return StyleCatalog(tuple(entries), factory)
 

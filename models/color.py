@@ -21,6 +21,7 @@ import functools
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.contracts import check_frames
@@ -31,23 +32,43 @@ _RGB_TO_YIQ = ((0.299, 0.587, 0.114),
                (0.211456, -0.522591, 0.311135))
 
 
-@functools.lru_cache(maxsize=16)
-def _matrix(inverse: bool, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """The 3x3 matrix on ``device``/``dtype``, made once (no host-to-device copy per frame)."""
+def yiq_matrices(*, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """New ``(rgb->yiq, yiq->rgb)`` 3x3 matrices on ``device``/``dtype`` (inverse taken in float64)."""
     m = torch.tensor(_RGB_TO_YIQ, dtype=torch.float64)
-    return (torch.linalg.inv(m) if inverse else m).to(device=device, dtype=dtype)
+    return m.to(device=device, dtype=dtype), torch.linalg.inv(m).to(device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    # made once per device/dtype: no host-to-device copy per frame (read-only to every caller)
+    return yiq_matrices(device=device, dtype=dtype)
+
+
+def _apply(m: Tensor, x: Tensor) -> Tensor:
+    # A 1x1 convolution rather than einsum: with einsum the ONNX export of a wrapped style came out
+    # with its batch pinned to 1 (tests/test_color.py); conv2d keeps every dimension symbolic.
+    return F.conv2d(x, m.to(x.dtype)[:, :, None, None])
 
 
 def rgb_to_yiq(x: Tensor) -> Tensor:
     """``(N,3,H,W)`` RGB -> YIQ: Y in [0,1], I in about [-0.596,0.596], Q in about [-0.523,0.523]."""
     check_frames(x, "rgb")
-    return torch.einsum("ij,njhw->nihw", _matrix(False, x.device, x.dtype), x)
+    return _apply(_cached(x.device, x.dtype)[0], x)
 
 
 def yiq_to_rgb(x: Tensor) -> Tensor:
     """Inverse of :func:`rgb_to_yiq` (not clamped: YIQ triples outside the RGB cube map outside [0,1])."""
     check_frames(x, "yiq")
-    return torch.einsum("ij,njhw->nihw", _matrix(True, x.device, x.dtype), x)
+    return _apply(_cached(x.device, x.dtype)[1], x)
+
+
+def _transfer(stylized: Tensor, content: Tensor, amount: float, fwd: Tensor, inv: Tensor) -> Tensor:
+    """The unchecked core (traceable by torch.compile / torch.export: no caches, no Python state)."""
+    s = _apply(fwd, stylized)
+    c = _apply(fwd, content.to(stylized.dtype))
+    chroma = c[:, 1:] if amount == 1.0 else torch.lerp(s[:, 1:], c[:, 1:], amount)
+    y = s[:, :1].expand(chroma.shape[0], 1, *s.shape[-2:])
+    return _apply(inv, torch.cat([y, chroma], dim=1)).clamp(0, 1)
 
 
 def preserve_color(stylized: Tensor, content: Tensor, *, amount: float = 1.0) -> Tensor:
@@ -61,15 +82,11 @@ def preserve_color(stylized: Tensor, content: Tensor, *, amount: float = 1.0) ->
         raise ValueError(f"amount: expected a value in [0, 1], got {amount}")
     if amount == 0.0:
         return stylized.clamp(0, 1)
-    s = rgb_to_yiq(stylized)
-    c = rgb_to_yiq(content.to(stylized.dtype))
-    chroma = c[:, 1:] if amount == 1.0 else torch.lerp(s[:, 1:], c[:, 1:], amount)
-    y = s[:, :1].expand(chroma.shape[0], 1, *s.shape[-2:])
-    return yiq_to_rgb(torch.cat([y, chroma], dim=1)).clamp(0, 1)
+    return _transfer(stylized, content, amount, *_cached(stylized.device, stylized.dtype))
 
 
 class ColorPreserving(nn.Module):
-    """A stylizer whose output keeps its input's colours: ``preserve_color(inner(x), x, amount)``.
+    """A stylizer whose output keeps its input's colours: ``preserve_color(inner(x), x, amount=amount)``.
 
     ``inner`` is any stylizer (a ``Callable[[Tensor], Tensor]``; an ``nn.Module`` is registered
     as a submodule so ``.to()``/``.half()`` and backends reach its weights). Attributes the
@@ -83,9 +100,14 @@ class ColorPreserving(nn.Module):
             raise ValueError(f"amount: expected a value in (0, 1], got {amount}")
         self.inner = inner
         self.amount = float(amount)
+        # Buffers, not a cache: they follow .to()/.half() and are graph inputs under torch.compile
+        # and torch.export (non-persistent: the state dict stays the network's).
+        fwd, inv = yiq_matrices()
+        self.register_buffer("rgb_to_yiq", fwd, persistent=False)
+        self.register_buffer("yiq_to_rgb", inv, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return preserve_color(self.inner(x), x, amount=self.amount)
+        return _transfer(self.inner(x), x, self.amount, self.rgb_to_yiq, self.yiq_to_rgb)
 
     def __getattr__(self, name: str):  # noqa: ANN204 - forwards whatever the inner stylizer has
         try:

@@ -185,3 +185,19 @@ def test_server_catalog_applies_file_setting_and_server_override() -> None:
     member.set_mix({"wave": 0.5, "udnie": 0.5})
     assert member.mix_dict()["udnie"] == pytest.approx(0.5)
     assert not isinstance(registry_catalog(preserve_color=0.0).factory("udnie"), ColorPreserving)
+
+
+def test_wrapped_style_exports_to_onnx_with_dynamic_batch_and_size(tmp_path: Path) -> None:
+    """The backends export the stylizer they are given (ONNX for onnxruntime / trtexec): the colour
+    wrapper must keep batch and size symbolic (with einsum the exported batch was pinned to 1)."""
+    from models.backends.onnx_export import describe_onnx, export_onnx, onnx_available, run_onnxruntime
+
+    if onnx_available():
+        pytest.skip(onnx_available())
+    torch.manual_seed(0)
+    model = ColorPreserving(TransformerNet(PRESETS["light"]).eval()).eval()
+    path = export_onnx(model, tmp_path / "c.onnx", height=64, width=96)
+    assert describe_onnx(path)["inputs"]["frames"] == ["batch", 3, "4*h4", "4*w4"]
+    x = torch.rand(3, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(run_onnxruntime(path, x), model(x), atol=1e-5, rtol=0)

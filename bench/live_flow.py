@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.consistency import consistency_weights, motion_boundary  # noqa: E402
 from models.flo import read_flo, valid_mask  # noqa: E402
-from models.flow import DISConfig, DISFlow, flow_to_tensor, scaled_size, to_gray_u8, upsample_flow  # noqa: E402
+from models.flow import DISConfig, DISFlow, flow_to_tensor, scaled_size, to_gray_u8  # noqa: E402
 from models.warp import inside_mask, warp  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "flow"

@@ -89,7 +89,7 @@ def main() -> None:
     bound = args.model_ms + 1000.0 / args.fps
     print(f"expected bound for the live loop: model time + one capture interval = {bound:.0f} ms "
           f"(+ at most one frame in flight while the next waits: {2 * args.model_ms + 1000 / args.fps:.0f} ms worst case)")
-    print(f"per-stage mean (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats.summary().items() if k.endswith("_ms")
+    print("per-stage mean (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in stats.summary().items() if k.endswith("_ms")
                                                  and not k.startswith("latency")))
 
 

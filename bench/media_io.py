@@ -1,7 +1,7 @@
 """Media I/O and offline-stylize throughput (CPU). Prints figures and ratios vs. baselines measured in the same run."""
 import sys, time, tempfile
 from pathlib import Path
-import numpy as np, torch
+import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent / "shared" / "tools"))

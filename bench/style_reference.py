@@ -58,7 +58,6 @@ def main() -> None:
 
     from models.losses import content_loss, gram, style_loss
     from models.lossnets import build_loss_network
-    from models.registry import load_stylizer
 
     torch.set_grad_enabled(False)
     net = build_loss_network("vgg19", weights=str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors"),

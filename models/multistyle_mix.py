@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence, Union
 
-import torch
 from torch import Tensor
 
 from models.errors import UserError

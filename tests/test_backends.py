@@ -203,7 +203,7 @@ def test_spec_defaults_on_cpu():
 def test_onnx_export_dynamic_hw_runs_in_onnxruntime(tmp_path):
     pytest.importorskip("onnxscript")
     pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")  # noqa: F841
+    pytest.importorskip("onnxruntime")
     from models.backends.onnx_export import describe_onnx, export_onnx, run_onnxruntime
 
     small = synthetic_style_net("light", seed=4)

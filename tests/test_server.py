@@ -93,7 +93,7 @@ def test_mirror_stylizes_pts_increase_and_style_switch():
                 assert frames[-1].width == W and frames[-1].height == H
                 reply = await peer.send({"style": "identity"})
                 assert reply == {"type": "settings", "style": "identity", "temporal": False, "strength": DEFAULT_STRENGTH,
-                                 "mix": None}
+                                 "mix": None, "preserve_color": None}
                 # at most a few frames already in flight keep the old style
                 switched = await wait_frames(peer, is_identity, n=3, limit=30)
                 assert len(switched) <= 15, len(switched)

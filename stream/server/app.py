@@ -2,7 +2,7 @@
 
 Routes (documented in docs/webrtc.md):
   GET  /                       the page (stream/web/)
-  GET  /styles                 {"styles": [{"name","description","thumbnail","network","members"}], "default", "broadcast"}
+  GET  /styles                 {"styles": [{"name","description","thumbnail","network","members","preserve_color"}], "default", "broadcast"}
   GET  /styles/{name}/thumb.jpg
   POST /offer                  {"sdp","type":"offer","mode":"mirror"|"view","style"?} -> {"sdp","type","peer_id",...}
   GET  /stats[?peer=ID]        latency percentiles (receive -> send), fps, peers, drops
@@ -59,7 +59,8 @@ async def list_styles(request: web.Request) -> web.Response:
     b = ctx.broadcaster
     return web.json_response({
         "styles": [{"name": s.name, "description": s.description, "thumbnail": f"/styles/{quote(s.name, safe='')}/thumb.jpg",
-                    "network": s.network or None, "members": list(s.members)} for s in ctx.catalog.styles],
+                    "network": s.network or None, "members": list(s.members), "preserve_color": s.preserve_color}
+                   for s in ctx.catalog.styles],
         "default": ctx.config.style or ctx.catalog.default,  # what a mirror peer gets without a style
         "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},

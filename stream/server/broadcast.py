@@ -81,7 +81,7 @@ class Broadcaster:
             st = self.state
             pts = int(n * period * 90000)
             res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE,
-                                            st.mix)
+                                            st.mix, st.preserve_color)
             st.applied_mix = res.mix
             self.track.slot.put(vf)
             if self.recorder is not None:

@@ -1,4 +1,4 @@
-"""Validation of live stream settings (style, temporal toggle, strength, blend) from HTTP or the data channel."""
+"""Validation of live stream settings (style, temporal toggle, strength, blend, colours) from HTTP or the data channel."""
 from __future__ import annotations
 
 from typing import Any
@@ -32,6 +32,11 @@ def parse_settings(ctx: ServerContext, body: Any, current_style: str | None = No
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0.0 <= s <= 1.0:
             raise ValueError(f"strength: expected a number in [0,1], got {s!r}")
         out["strength"] = float(s)
+    if "preserve_color" in body:  # null = the style's own setting
+        c = body["preserve_color"]
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 <= c <= 1.0):
+            raise ValueError(f"preserve_color: expected null or a number in [0,1], got {c!r}")
+        out["preserve_color"] = None if c is None else float(c)
     return out
 
 

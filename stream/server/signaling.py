@@ -45,7 +45,8 @@ async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response
     if mode not in MODES:
         return _err(400, f"expected 'mode' in {list(MODES)}, got {mode!r}")
     try:
-        settings = parse_settings(ctx, {k: body[k] for k in ("style", "temporal", "strength", "mix") if k in body},
+        settings = parse_settings(ctx, {k: body[k] for k in ("style", "temporal", "strength", "mix", "preserve_color")
+                                       if k in body},
                                   ctx.config.style or ctx.catalog.default)
     except ValueError as exc:
         return _err(400, str(exc))
@@ -86,7 +87,7 @@ def _setup_mirror(ctx: ServerContext, peer: Peer, settings: dict) -> None:
     peer.state = StreamState(style=settings.get("style", cfg.style or ctx.catalog.default),
                              temporal=settings.get("temporal", cfg.temporal),
                              strength=settings.get("strength", cfg.strength), stats_window=cfg.stats_window,
-                             mix=settings.get("mix"))
+                             mix=settings.get("mix"), preserve_color=settings.get("preserve_color"))
     pc = peer.pc
 
     @pc.on("track")

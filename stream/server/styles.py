@@ -22,6 +22,7 @@ class StyleInfo:
     # (a stream on this style can blend them; see stream.server.settings).
     network: str = ""
     members: tuple[str, ...] = ()
+    preserve_color: float = 0.0  # what rendering this style does by default (models.color); the page's toggle
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,13 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
     except ImportError as exc:
         raise UserError(f"style registry unavailable (models.registry: {exc}); expected an installed stylecast") from exc
     listed = registry.list_styles()
-    entries = [StyleInfo(e.name, e.description, e.network, e.members) for e in listed]
+    entries = [StyleInfo(e.name, e.description, e.network, e.members,
+                         e.preserve_color if preserve_color is None else preserve_color) for e in listed]
     for path in extra:
         registry.resolve_style(path)  # raises UserError naming the available styles
-        entries.append(StyleInfo(path, "user file"))
+        colour = registry.file_preserve_color(registry.style_metadata(path), path) if preserve_color is None \
+            else preserve_color
+        entries.append(StyleInfo(path, "user file", preserve_color=colour))
     default = getattr(registry, "DEFAULT_STYLE", None)
     entries.sort(key=lambda e: (e.name != default, e.name))  # default first: it is the initial style
     paths = {e.name: e.path for e in listed if e.network}

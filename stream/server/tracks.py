@@ -61,24 +61,32 @@ class StreamState:
     """
 
     def __init__(self, *, style: str, temporal: bool, strength: float, stats_window: int = 300,
-                 mix: dict[str, float] | None = None) -> None:
+                 mix: dict[str, float] | None = None, preserve_color: float | None = None) -> None:
         self.style = style
         self.temporal = temporal
         self.strength = strength
         # Multi-style blend (validated, normalised by stream.server.settings); None = the style itself.
         self.mix = mix
+        # Colour preservation (models.color) overriding the style's own; None = the style's setting.
+        self.preserve_color = preserve_color
         self.applied_mix: dict[str, float] | None = None  # what the worker last applied
         self.stats = FrameStats(window=stats_window)
         self.blender: Any = make_blender(strength) if temporal else None
 
     def update(self, *, style: str | None = None, temporal: bool | None = None, strength: float | None = None,
-               mix: Any = KEEP) -> None:
+               mix: Any = KEEP, preserve_color: Any = KEEP) -> None:
         """Change settings; ``mix=None`` clears a blend; leaving ``mix`` out keeps it unless a
-        style is given (choosing a style, even the current one, starts unblended)."""
+        style is given (choosing a style, even the current one, starts unblended). The same
+        for ``preserve_color``: ``None`` (or choosing a style) goes back to the style's own."""
         if strength is not None and not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0,1], got {strength}")
+        if preserve_color not in (KEEP, None) and not 0.0 <= preserve_color <= 1.0:
+            raise ValueError(f"preserve_color must be in [0,1] or None, got {preserve_color}")
+        new_colors = self.preserve_color if preserve_color is KEEP and style is None else (
+            None if preserve_color is KEEP else preserve_color)
         changed = (style not in (None, self.style)) or (temporal not in (None, self.temporal)) or (
-            strength not in (None, self.strength))
+            strength not in (None, self.strength)) or new_colors != self.preserve_color
+        self.preserve_color = new_colors
         if mix is not KEEP:
             self.mix = mix
         elif style is not None:  # choosing a style (even the current one) without a mix: unblended
@@ -87,18 +95,19 @@ class StreamState:
         self.temporal = self.temporal if temporal is None else bool(temporal)
         self.strength = self.strength if strength is None else float(strength)
         if changed:
-            # A new style must not be blended with the previous style's output (ghosting of the
-            # old style), so history starts over. A blend change does not reset it: blends move
+            # A new style (or new colours) must not be blended with the previous output (ghosting
+            # of the old style, colours lagging for ~1/(1-strength) frames), so history starts over. A blend change does not reset it: blends move
             # continuously (a slider), so the previous output is a close neighbour of the new one.
             self.blender = make_blender(self.strength) if self.temporal else None
 
     def settings(self) -> dict:
-        return {"style": self.style, "temporal": self.temporal, "strength": self.strength, "mix": self.mix}
+        return {"style": self.style, "temporal": self.temporal, "strength": self.strength, "mix": self.mix,
+                "preserve_color": self.preserve_color}
 
 
 def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style: str, blender: Any,
-                  pts: int | None = None, time_base: Any = None,
-                  mix: dict[str, float] | None = None) -> tuple[Stylized, av.VideoFrame]:
+                  pts: int | None = None, time_base: Any = None, mix: dict[str, float] | None = None,
+                  preserve_color: float | None = None) -> tuple[Stylized, av.VideoFrame]:
     """Decode, stylize and re-encode to yuv420p on the worker thread (colour conversions are not loop work).
 
     The output is already yuv420p so aiortc's encoders do not call ``frame.reformat`` themselves.
@@ -108,7 +117,7 @@ def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style:
     else:
         arr = frame.to_ndarray(format="rgb24")
         pts, time_base = frame.pts, frame.time_base
-    res = worker.stylize_sync(arr, style, blender, mix)
+    res = worker.stylize_sync(arr, style, blender, mix, preserve_color)
     return res, to_video_frame(res.frame, pts, time_base)
 
 
@@ -154,7 +163,8 @@ class MirrorTrack(MediaStreamTrack):
             raise MediaStreamError
         frame, t_recv = await self._slot.get()
         st = self.state
-        res, out = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender, None, None, st.mix)
+        res, out = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender, None, None, st.mix,
+                                          st.preserve_color)
         st.applied_mix = res.mix
         h, w = res.frame.shape[:2]
         st.stats.record(time.monotonic() - t_recv, width=w, height=h)

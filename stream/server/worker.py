@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from models.color import ColorPreserving, preserve_color
 from models.contracts import default_dtype
 
 Stylizer = Callable[[Tensor], Tensor]
@@ -36,6 +37,13 @@ class Stylized:
     style: str
     compute_s: float
     mix: dict[str, float] | None = None  # multi-style: the blend actually applied (non-zero weights)
+
+
+def _with_colors(fn: Stylizer, x: Tensor, amount: float) -> Tensor:
+    """``fn(x)`` with colour preservation ``amount`` instead of the style's own (models.color)."""
+    raw = fn.inner if isinstance(fn, ColorPreserving) else fn
+    y = raw(x)
+    return preserve_color(y, x, amount=amount) if amount > 0 else y
 
 
 class StyleWorker:
@@ -64,8 +72,8 @@ class StyleWorker:
         return await asyncio.wrap_future(self.submit(fn, *args))
 
     async def stylize(self, frame: np.ndarray, *, style: str, blender: Any = None,
-                      mix: dict[str, float] | None = None) -> Stylized:
-        return await self.run(self.stylize_sync, frame, style, blender, mix)
+                      mix: dict[str, float] | None = None, preserve_color: float | None = None) -> Stylized:
+        return await self.run(self.stylize_sync, frame, style, blender, mix, preserve_color)
 
     def stylizer(self, style: str) -> Stylizer:
         """Loaded (cached) stylizer; call on the worker thread only."""
@@ -75,10 +83,11 @@ class StyleWorker:
         return fn
 
     def stylize_sync(self, frame: np.ndarray, style: str, blender: Any = None,
-                     mix: dict[str, float] | None = None) -> Stylized:
+                     mix: dict[str, float] | None = None, preserve_color: float | None = None) -> Stylized:
         """``mix``: blend of the style's multi-style network (None: the style itself). The
         cached stylizer's mix is set in place before each frame (streams share it), which costs
-        a tiny copy only when it changes: the network is never reloaded."""
+        a tiny copy only when it changes: the network is never reloaded. ``preserve_color``
+        (0..1) overrides the style's own colour setting for this frame (None: the style's)."""
         t0 = time.perf_counter()
         with torch.inference_mode():
             x = self.to_tensor(frame)
@@ -90,7 +99,7 @@ class StyleWorker:
                 applied = fn.mix_dict()  # type: ignore[attr-defined]
             elif mix is not None:
                 raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
-            y = fn(x)
+            y = fn(x) if preserve_color is None else _with_colors(fn, x, preserve_color)
             if y.shape != x.shape:
                 raise ValueError(f"stylizer {style!r}: expected output shape {tuple(x.shape)}, got {tuple(y.shape)}")
             if blender is not None:

@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   mode: "mirror", pc: null, dc: null, peerId: null, camera: null, styles: [], style: null,
   mix: null,  // multi-style blend {member: weight} (normalised by the server) or null
+  colors: null,  // colour preservation override 0..1, or null = the style's own (see /styles)
   token: "", frames: 0, fpsFrames: [], statsTimer: null, blendTimer: null,
 };
 // Test hook (tests/browser): decoded frame count and the current state.
@@ -46,7 +47,7 @@ async function refreshSettings() {
   };
   if (state.mode === "view" && data.broadcast) {
     show(data.broadcast);
-    markStyle(data.broadcast.style, data.broadcast.mix);
+    markStyle(data.broadcast.style, data.broadcast.mix, data.broadcast.preserve_color);
   } else if (state.mode === "mirror") {
     if (!state.pc && data.mirror_defaults) show(data.mirror_defaults);  // a live peer keeps its own
     markStyle(state.style || data.default, state.mix);
@@ -56,7 +57,7 @@ async function refreshSettings() {
 function updateLock() {
   const locked = state.mode === "view" && !state.token;
   $("styles").classList.toggle("locked", locked);
-  for (const id of ["temporal", "strength", "blend", "blend-with"]) $(id).disabled = locked;
+  for (const id of ["temporal", "strength", "blend", "blend-with", "colors"]) $(id).disabled = locked;
 }
 
 async function loadStyles() {
@@ -101,12 +102,15 @@ const memberOf = (name) => name.slice(name.indexOf(":") + 1);
 // A style of a multi-style network can be blended with the other members of that network
 // (conditional instance norm): the blend box shows the selected member (A), another member (B)
 // and the share of B. ``mix`` is the server's normalised {member: weight} or null (= A alone).
-function markStyle(name, mix) {
+function markStyle(name, mix, colors) {
   const changed = name !== state.style;
   state.style = name;
   if (mix !== undefined) state.mix = mix; else if (changed) state.mix = null;
+  // colours: null = the style's own setting (its "preserve_color"), else the stream's override
+  if (colors !== undefined) state.colors = colors; else if (changed) state.colors = null;
   for (const b of document.querySelectorAll(".style")) b.classList.toggle("selected", b.dataset.name === name);
   showBlend();
+  $("colors").checked = (state.colors ?? styleInfo(name).preserve_color ?? 0) > 0;
 }
 
 function showBlend() {
@@ -156,7 +160,9 @@ function sendBlend(final) {
 }
 
 function settings() {
-  return { temporal: $("temporal").checked, strength: parseFloat($("strength").value) };
+  const out = { temporal: $("temporal").checked, strength: parseFloat($("strength").value) };
+  if (state.colors !== null && state.colors !== undefined) out.preserve_color = state.colors;
+  return out;
 }
 
 async function sendSettings(patch) {
@@ -171,12 +177,12 @@ async function sendSettings(patch) {
     headers: { "Content-Type": "application/json", "Authorization": "Bearer " + state.token },
   });
   const body = await r.json();
-  if (!r.ok) { showError(body.error); await refreshSettings(); } else markStyle(body.style, body.mix);
+  if (!r.ok) { showError(body.error); await refreshSettings(); } else markStyle(body.style, body.mix, body.preserve_color);
 }
 
 function chooseStyle(name) {
   if (state.mode === "view" && !state.token) { showError("Enter the control token to change the broadcast."); return; }
-  markStyle(name, null);  // choosing a style starts unblended (the server does the same)
+  markStyle(name, null, null);  // a chosen style starts unblended, in its own colours (as on the server)
   sendSettings({ style: name });
 }
 
@@ -225,7 +231,7 @@ async function start() {
       state.dc = pc.createDataChannel("control");
       state.dc.onmessage = (ev) => {
         const m = JSON.parse(ev.data);
-        if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix);
+        if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix, m.preserve_color);
       };
     } else {
       pc.addTransceiver("video", { direction: "recvonly" });
@@ -238,7 +244,7 @@ async function start() {
     const answer = await r.json();
     if (!r.ok) throw new Error(answer.error || ("server answered " + r.status));
     state.peerId = answer.peer_id;
-    if (answer.settings) markStyle(answer.settings.style, answer.settings.mix);
+    if (answer.settings) markStyle(answer.settings.style, answer.settings.mix, answer.settings.preserve_color);
     await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
     $("stop").disabled = false;
     state.statsTimer = setInterval(pollStats, 1000);
@@ -287,6 +293,7 @@ function init() {
   $("start").onclick = start;
   $("stop").onclick = () => stop();
   $("temporal").onchange = () => sendSettings({ temporal: $("temporal").checked });
+  $("colors").onchange = () => { state.colors = $("colors").checked ? 1 : 0; sendSettings({ preserve_color: state.colors }); };
   $("strength").oninput = () => { $("strength-val").textContent = parseFloat($("strength").value).toFixed(2); };
   $("strength").onchange = () => sendSettings({ strength: parseFloat($("strength").value) });
   $("blend").oninput = () => sendBlend(false);

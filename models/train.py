@@ -32,67 +32,13 @@ from models.errors import UserError
 from models.losses import content_loss, gram, style_loss, tv_loss
 from models.lossnets import LossNetwork, build_loss_network
 from models.multistyle import MultiStyleNet
+from models.train_config import DEFAULT_WEIGHTS, TrainConfig, config_from_saved, same_run, validate
 from models.train_data import CropSampler, load_content, read_image_rgb
-from models.transformer import PRESETS, TransformerNet, preset as get_preset
+from models.transformer import TransformerNet, preset as get_preset
+
+__all__ = ["DEFAULT_WEIGHTS", "TrainConfig", "TrainResult", "export_state", "train"]
 
 StyleNet = Union[TransformerNet, MultiStyleNet]
-
-
-# (style_weight, tv_weight) per loss network with the loss conventions of models.losses
-# (content weight 1). VGG: the pytorch/examples ratio (1e10 / 1e5); Lite0's features have another
-# scale: 50 was tuned on short CPU runs (docs/bench/training.md).
-DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
-    "efficientnet_lite0": (50.0, 1e-5),
-    "vgg16": (1e5, 1e-5),
-    "vgg19": (1e5, 1e-5),
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    style: str
-    content: tuple[str, ...]
-    output: str
-    name: str = ""
-    preset: str = "light"
-    loss_net: str = "efficientnet_lite0"
-    loss_weights: str | None = None
-    size: int = 256
-    style_size: int = 384
-    batch_size: int = 4
-    steps: int = 2000
-    style_weight: float = 50.0
-    content_weight: float = 1.0
-    tv_weight: float = 1e-5
-    lr: float = 1e-3
-    seed: int = 0
-    device: str = "cpu"
-    checkpoint_every: int = 200
-    preview_every: int = 200
-    max_frames_per_video: int = 60
-    description: str = ""
-    license: str = ""
-    # Recorded in the exported file, not used in training: how the style is meant to be rendered
-    # (models.color; 1 = keep the photo's colours).
-    preserve_color: float = 0.0
-    work_dir: str = ""  # default: <output>.work
-    # Multi-style training: style image paths (then ``style`` is "") and their names (default:
-    # file stems), in the network's style order.
-    styles: tuple[str, ...] = ()
-    style_names: tuple[str, ...] = ()
-
-    @property
-    def multi(self) -> bool:
-        return bool(self.styles)
-
-    def names(self) -> tuple[str, ...]:
-        """Member names of a multi-style run."""
-        return self.style_names or tuple(Path(p).stem for p in self.styles)
-
-    def training_dict(self) -> dict[str, Any]:
-        keep = ("loss_net", "size", "style_size", "batch_size", "steps", "style_weight", "content_weight",
-                "tv_weight", "lr", "seed")
-        return {k: getattr(self, k) for k in keep}
 
 
 @dataclass
@@ -185,52 +131,6 @@ def _save_state(path: Path, model: StyleNet, opt: torch.optim.Optimizer, step: i
     os.replace(tmp, path)  # atomic: a crash mid-write leaves the previous state intact
 
 
-def _config_defaults() -> dict[str, Any]:
-    return {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
-
-
-def _same_run(saved: dict, cfg: TrainConfig) -> bool:
-    # Steps may be raised to continue training; everything else must match. Fields added since
-    # a state was saved take their defaults, so older interrupted runs still resume.
-    skip = ("steps", "checkpoint_every", "preview_every", "preserve_color")
-
-    def norm(d: dict) -> dict:
-        return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in d.items() if k not in skip}
-
-    return norm({**_config_defaults(), **saved}) == norm(dataclasses.asdict(cfg))
-
-
-def _config_from_saved(c: dict) -> TrainConfig:
-    c = {**_config_defaults(), **c}
-    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()})
-
-
-def _validate(cfg: TrainConfig) -> None:
-    if cfg.preset not in PRESETS:
-        raise UserError(f"--preset: expected one of {sorted(PRESETS)}, got {cfg.preset!r}")
-    if not 0.0 <= cfg.preserve_color <= 1.0:
-        raise UserError(f"--preserve-color: expected a value in [0, 1], got {cfg.preserve_color}")
-    if cfg.multi:
-        if cfg.style:
-            raise UserError(f"expected either one style image or several (multi-style), got style={cfg.style!r} "
-                            f"and styles={list(cfg.styles)}")
-        missing = [p for p in cfg.styles if not Path(p).is_file()]
-        if missing:
-            raise UserError(f"--style: expected image files, got missing path {missing[0]}")
-        if cfg.style_names and len(cfg.style_names) != len(cfg.styles):
-            raise UserError(f"expected one name per style image, got {len(cfg.style_names)} names for "
-                            f"{len(cfg.styles)} images")
-        try:
-            MultiStyleNet(PRESETS["light"], style_names=cfg.names())  # validates the names
-        except ValueError as exc:
-            raise UserError(f"--style names: {exc}; name images with NAME=PATH") from None
-    elif not Path(cfg.style).is_file():
-        raise UserError(f"--style: expected an image file, got missing path {cfg.style}")
-    if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
-        raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
-                        f"{cfg.batch_size}, {cfg.steps}")
-
-
 def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
           stop_at: int | None = None, on_step: Callable[[int, float], None] | None = None,
           members: dict[str, dict[str, str]] | None = None) -> TrainResult:
@@ -240,7 +140,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     simulate an interruption. ``members``: per-style ``{"description", "license"}`` written into
     a multi-style checkpoint (metadata only: not part of the resumable settings).
     """
-    _validate(cfg)
+    validate(cfg)
     unknown = sorted(set(members or {}) - set(cfg.names() if cfg.multi else ()))
     if unknown:
         raise UserError(f"style descriptions: unknown style {unknown[0]!r}; expected names from "
@@ -264,7 +164,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     step = 0
     if state_path.exists() and not fresh:
         st = torch.load(state_path, map_location="cpu", weights_only=False)
-        if _same_run(st["config"], cfg):
+        if same_run(st["config"], cfg):
             model.load_state_dict(st["model"])
             opt.load_state_dict(st["optimizer"])
             sampler.gen.set_state(st["sampler_rng"])
@@ -395,7 +295,7 @@ def export_state(state_path: str | os.PathLike, dst: str | os.PathLike, *, half:
     renderers for (:mod:`models.color`; None: the run's setting).
     """
     st = torch.load(str(state_path), map_location="cpu", weights_only=False)
-    cfg = _config_from_saved(st["config"])
+    cfg = config_from_saved(st["config"])
     if preserve_color is not None:
         cfg = dataclasses.replace(cfg, preserve_color=float(preserve_color))
     model = new_model(cfg)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from models import train as T
+from models.train_config import same_run
 from models.checkpoint import load_multistyle
 from models.errors import UserError
 from models.multistyle import MultiStyleNet
@@ -96,8 +97,8 @@ def test_old_single_style_state_still_resumes(tmp_path: Path) -> None:
     styles = shared_path("data", "styles")
     cfg = _cfg(tmp_path, style=str(styles / "wave.jpg"), styles=())
     saved = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("styles", "style_names")}
-    assert T._same_run(saved, cfg)
-    assert not T._same_run({**saved, "lr": 1.0}, cfg)
+    assert same_run(saved, cfg)
+    assert not same_run({**saved, "lr": 1.0}, cfg)
 
 
 def test_bad_multistyle_inputs(tmp_path: Path) -> None:

@@ -67,6 +67,9 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
     from offline.ruder.config import MULTIPASS_PRESETS, FastConfig, RuderConfig
     from offline.ruder.pipeline import VideoSpec
 
+    if args.preserve_color is not None and args.method != "fast":
+        raise UserError(f"--preserve-color: expected --method fast (a trained style network), got --method "
+                        f"{args.method}; for optimization methods use a colour-matched style image instead")
     optim_keys = {"iterations": "iterations", "first_iterations": "first_iterations", "content_weight": "content_weight",
                   "style_weight": "style_weight", "temporal_weight": "temporal_weight", "tv_weight": "tv_weight",
                   "init": "init", "optimizer": "optimizer", "lr": "lr", "loss_net": "loss_net",

@@ -137,6 +137,10 @@ def test_cli_flag_and_listing(user_dir: Path, tmp_path: Path, capsys: pytest.Cap
     with pytest.raises(SystemExit):
         main(["stylize", "sample", "-o", str(tmp_path / "x.png"), "--preserve-color", "2"])
     assert "expected a number in [0, 1], got '2'" in capsys.readouterr().err
+    # optimization methods have no network to wrap: refused, not silently ignored
+    assert main(["video", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "o.mp4"), "--method", "ruder",
+                 "--style-image", str(tmp_path / "s.jpg"), "--preserve-color"]) == 2
+    assert "--preserve-color: expected --method fast" in capsys.readouterr().err
 
 
 def test_bundled_udnie_keeps_the_photos_colours() -> None:

@@ -30,7 +30,7 @@ step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail
 } | tee "$OUT/device.txt"
 
 if [ "${SMOKE:-0}" = 1 ]; then
-    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py -m cuda
+    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py -m cuda
     step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
         --streams 1 --budget-s 40
     step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
@@ -38,12 +38,14 @@ if [ "${SMOKE:-0}" = 1 ]; then
         --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
+    step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
 else
-    step tests 100 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
-        tests/test_backends.py tests/test_gpu_pipeline.py
+    step tests 80 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
+        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py
     step tests_matrix 40 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
-    step gpu_bench 200 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 170
+    step gpu_bench 170 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 140
     step ruder 80 "$PY" bench/ruder_gpu.py --device cuda
+    step lbfgs 40 "$PY" bench/lbfgs_overhead.py --device cuda
     step train_speed 80 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
         --variants fp32 bf16 bf16+cl --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 40 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080

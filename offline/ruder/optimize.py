@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from models.contracts import check_frames
 from models.losses import content_loss, gram, style_loss, tv_loss
 from offline.ruder.config import OptimConfig
+from offline.ruder.lbfgs import lbfgs_for
 from offline.ruder.temporal_loss import TemporalTarget, temporal_loss
 
 # ImageNet mean: the Lua code initialises "random" as N(0, 1e-3) in Caffe's mean-subtracted
@@ -97,7 +98,7 @@ class FrameOptimizer:
         history: list[float] = []
 
         def closure() -> Tensor:
-            opt.zero_grad(set_to_none=True)
+            x.grad = None
             loss, _ = self.losses(x, p_target, targets)
             loss.backward()
             history.append(float(loss.detach()))
@@ -115,15 +116,14 @@ class FrameOptimizer:
 
         if cfg.optimizer == "lbfgs":
             # One .step() runs up to max_iter evaluations; chunk it to check the tolerance.
+            # history 100, strong Wolfe; on CUDA without torch's 200 host syncs per iteration
+            # (offline/ruder/lbfgs.py).
             chunk = min(iterations, max(cfg.tol_interval, 1))
-            opt: torch.optim.Optimizer = torch.optim.LBFGS(
-                [x], lr=1.0, max_iter=chunk, history_size=100, tolerance_grad=-1, tolerance_change=-1,
-                line_search_fn="strong_wolfe")
+            lbfgs = lbfgs_for(x, history=100)
             while len(history) < iterations and not converged():
-                opt.param_groups[0]["max_iter"] = min(chunk, iterations - len(history))
-                opt.param_groups[0]["max_eval"] = opt.param_groups[0]["max_iter"] * 5 // 4
+                max_iter = min(chunk, iterations - len(history))
                 before = len(history)
-                opt.step(closure)
+                lbfgs.step(closure, max_iter=max_iter, max_eval=max_iter * 5 // 4)
                 if len(history) == before:
                     break
         else:

@@ -78,10 +78,8 @@ def run(args: argparse.Namespace) -> int:
         source.close()
         raise
     realtime = args.realtime or args.sink in ("window", "vcam")
-    temporal = None
-    if not args.no_temporal:
-        cfg = TemporalConfig() if args.strength is None else TemporalConfig(strength=args.strength)
-        temporal = TemporalBlender(cfg)
+    cfg = TemporalConfig() if args.strength is None else TemporalConfig(strength=args.strength)
+    temporal = None if args.no_temporal else TemporalBlender(cfg)
     total = args.max_frames or getattr(source, "frame_count", None)
     bar = tqdm(total=total, unit="frame", desc=f"live {source.name} -> {sink.name}", dynamic_ncols=True)
 
@@ -96,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
                     dtype=default_dtype(device),
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
+    if hasattr(sink, "on_key"):  # the preview window: keys switch styles, colours, flicker reduction
+        _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg, sweep=bool(sweep),
+                         preserve_color=args.preserve_color, report=bar.write)
     try:
         stats = loop.run()
     except SourceLost as exc:  # camera unplugged/stalled: report what was done, then the reason
@@ -109,6 +110,22 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
     return 0
+
+
+def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, sweep: bool,  # type: ignore[no-untyped-def]
+                     preserve_color: float | None, report) -> None:
+    from models.registry import file_preserve_color, list_styles, load_stylizer, style_metadata
+    from models.temporal import TemporalBlender
+    from stream.controls import HELP, LiveControls, style_cycle
+
+    controls = LiveControls(
+        loop, styles=style_cycle(spec, list_styles()), current=spec,
+        load=lambda s, c: load_stylizer(s, device=device, preserve_color=c),
+        colors=lambda s: file_preserve_color(style_metadata(s), s),
+        make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
+        switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)
+    sink.on_key = controls.on_key
+    report(HELP)
 
 
 def _sweep_names(args: argparse.Namespace) -> list[str]:

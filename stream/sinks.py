@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -85,7 +85,9 @@ def has_display() -> bool:
 
 
 class WindowSink:
-    """An OpenCV window; 'q' or Esc (or closing the window) stops the loop."""
+    """An OpenCV window; 'q' or Esc (or closing the window) stops the loop. Other keys go to
+    ``on_key`` (set it to e.g. :meth:`stream.controls.LiveControls.on_key`), called on the
+    thread that writes frames."""
 
     def __init__(self, title: str = "stylecast live") -> None:
         if not has_display():
@@ -94,6 +96,7 @@ class WindowSink:
         import cv2
 
         self.name, self._title, self._cv2, self._open = "window", title, cv2, False
+        self.on_key: Callable[[str], None] | None = None
 
     def write(self, frame: np.ndarray) -> bool:
         cv2 = self._cv2
@@ -105,7 +108,11 @@ class WindowSink:
         except cv2.error as exc:  # headless OpenCV builds have no highgui
             raise UserError(f"cannot open a window: this OpenCV build has no GUI support ({str(exc).strip()[:80]}); "
                             f"install opencv-contrib-python (not -headless) or use another sink") from None
-        return key not in (ord("q"), 27) and visible
+        if key in (ord("q"), 27):
+            return False
+        if key != 255 and self.on_key is not None:  # 255: no key pressed
+            self.on_key(chr(key))
+        return visible
 
     def close(self, ok: bool = True) -> None:
         if self._open:

@@ -13,7 +13,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         help="real-time stylization with temporal consistency (camera/file/sample -> window/file/vcam)",
         description="Stylize a live source frame by frame. Optical flow between consecutive input "
                     "frames carries the previous output forward so strokes do not flicker. "
-                    "Shows fps, per-stage ms, end-to-end latency and dropped frames.",
+                    "Shows fps, per-stage ms, end-to-end latency and dropped frames. In the window: "
+                    "n/p next/previous style, 1-9 a style, c camera colours, t flicker reduction, q quit.",
     )
     p.add_argument("--source", default="0",
                    help="camera index (0) or /dev/videoN, a video file, 'sample' or 'pattern' (default: 0)")

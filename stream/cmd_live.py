@@ -84,7 +84,15 @@ def run(args: argparse.Namespace) -> int:
     total = args.max_frames or getattr(source, "frame_count", None)
     bar = tqdm(total=total, unit="frame", desc=f"live {source.name} -> {sink.name}", dynamic_ncols=True)
 
+    keys = None  # terminal keys for sinks without a window (vcam)
+
     def on_frame(stats) -> None:  # type: ignore[no-untyped-def]
+        if keys is not None:  # on the model thread, between frames, like the window's keys
+            for k in keys.drain():
+                if k in ("q", "\x1b"):
+                    loop.stop()
+                elif controls is not None:
+                    controls.on_key(k)
         if sweep:  # runs on the loop's model thread, between frames: the next frame uses the new blend
             stylizer.set_mix(sweep_weights(sweep, stylizer.style_names,  # type: ignore[operator]
                                            stats.processed / (source.fps * args.sweep_seconds)))
@@ -95,9 +103,19 @@ def run(args: argparse.Namespace) -> int:
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
                     dtype=default_dtype(device),
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
-    if hasattr(sink, "on_key"):  # the preview window: keys switch styles, colours, flicker reduction
-        _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg, sweep=bool(sweep),
-                         preserve_color=args.preserve_color, report=bar.write)
+    controls = None
+    if hasattr(sink, "on_key") or args.sink == "vcam":
+        # keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
+        # virtual camera (no window) in this terminal
+        if not hasattr(sink, "on_key"):
+            from stream.terminal_keys import TerminalKeys
+
+            keys = TerminalKeys()
+            if not keys.start():
+                keys = None
+        if hasattr(sink, "on_key") or keys is not None:
+            controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
+                                        sweep=bool(sweep), preserve_color=args.preserve_color, report=bar.write)
     try:
         stats = loop.run()
     except SourceLost as exc:  # camera unplugged/stalled: report what was done, then the reason
@@ -107,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         bar.close()
+        if keys is not None:
+            keys.close()  # the terminal's mode back, also after Ctrl-C
     print(stats.report())
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
@@ -114,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, sweep: bool,  # type: ignore[no-untyped-def]
-                     preserve_color: float | None, report) -> None:
+                     preserve_color: float | None, report):  # -> LiveControls
+    """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
     from models.registry import file_preserve_color, list_styles, load_stylizer, style_metadata
     from models.temporal import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
@@ -125,8 +146,10 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, sweep: boo
         colors=lambda s: file_preserve_color(style_metadata(s), s),
         make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
         switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)
-    sink.on_key = controls.on_key
+    if hasattr(sink, "on_key"):
+        sink.on_key = controls.on_key
     report(HELP)
+    return controls
 
 
 def _sweep_names(args: argparse.Namespace) -> list[str]:

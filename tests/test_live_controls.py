@@ -167,3 +167,37 @@ def test_cli_wiring_loads_real_styles_on_keys() -> None:
     assert isinstance(loop.stylizer, ColorPreserving)
     sink.on_key("t")
     assert loop.temporal is not None  # started without: the key turns it on
+
+
+def test_terminal_keys_from_a_pty_and_mode_restored() -> None:
+    """vcam has no window: keys come from the terminal in cbreak mode, which is restored on close.
+    A pipe (not a terminal) is refused without touching anything."""
+    import os
+    import termios
+    import time
+
+    from stream.terminal_keys import TerminalKeys
+
+    master, slave = os.openpty()
+    tty_in = os.fdopen(slave, "r")
+    try:
+        before = termios.tcgetattr(slave)
+        keys = TerminalKeys(tty_in)
+        assert keys.start()
+        assert not termios.tcgetattr(slave)[3] & termios.ICANON  # cbreak: no line buffering
+        os.write(master, b"nc")
+        got: list[str] = []
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            got += keys.drain()
+            time.sleep(0.01)
+        assert got == ["n", "c"]
+        keys.close()
+        assert termios.tcgetattr(slave) == before
+    finally:
+        tty_in.close()
+        os.close(master)
+    r, w = os.pipe()
+    with os.fdopen(r, "r") as pipe_in:
+        assert not TerminalKeys(pipe_in).start()
+    os.close(w)

@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 keys = None
         if hasattr(sink, "on_key") or keys is not None:
             controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
-                                        sweep=bool(sweep), preserve_color=args.preserve_color, report=bar.write)
+                                        sweep=bool(sweep), preserve_color=args.preserve_color,
+                                        report=lambda m: bar.write(m, file=sys.stderr))
     try:
         stats = loop.run()
     except SourceLost as exc:  # camera unplugged/stalled: report what was done, then the reason

@@ -201,3 +201,50 @@ def test_terminal_keys_from_a_pty_and_mode_restored() -> None:
     with os.fdopen(r, "r") as pipe_in:
         assert not TerminalKeys(pipe_in).start()
     os.close(w)
+
+
+def test_live_vcam_takes_keys_from_the_terminal(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """`stylecast live --sink vcam` end to end with a stand-in pyvirtualcam and a pty as stdin:
+    'n' typed in the terminal switches the style mid-stream, 'q' stops it, the terminal mode is back."""
+    import os
+    import re
+    import sys
+    import termios
+    import types
+
+    from models.cli import main
+
+    sent: list[float] = []
+
+    class Camera:
+        def __init__(self, *, width: int, height: int, fps: float) -> None:
+            pass
+
+        def send(self, frame: np.ndarray) -> None:
+            sent.append(float(frame.mean()))
+            if len(sent) == 5:
+                os.write(master, b"n")  # typed while frame 5 is shown
+            if len(sent) == 40:
+                os.write(master, b"q")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setitem(sys.modules, "pyvirtualcam", types.SimpleNamespace(Camera=Camera))
+    master, slave = os.openpty()
+    tty_in = os.fdopen(slave, "r")
+    monkeypatch.setattr(sys, "stdin", tty_in)
+    before = termios.tcgetattr(slave)
+    try:
+        rc = main(["live", "--source", "sample", "--sink", "vcam", "--max-frames", "200", "--max-side", "64",
+                   "--no-temporal"])
+        after = termios.tcgetattr(slave)
+    finally:
+        tty_in.close()
+        os.close(master)
+    assert rc == 0 and after == before
+    err = capsys.readouterr().err
+    assert "keys:" in err and re.search(r"style \d+/\d+: the_scream", err)  # the one after starry_night
+    assert 40 <= len(sent) < 200  # 'q' stopped it early
+    early, late = np.mean(sent[:4]), np.mean(sent[-10:])
+    assert abs(early - late) > 2  # another style's output after 'n'

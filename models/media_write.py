@@ -24,12 +24,14 @@ import os
 import secrets
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import av
 import numpy as np
 
 from models.errors import InputError, UserError
+
+if TYPE_CHECKING:  # av is imported where it is used: reading/writing images needs no FFmpeg
+    import av
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 # Audio codecs copied into mp4 as they are. FFmpeg also muxes PCM into mp4 (ISO/IEC 23003-5),
@@ -92,6 +94,8 @@ class VideoWriter:
         self._pending_audio: tuple[av.Packet | av.AudioFrame, float] | None = None
         self._closed = False
         self._aborted = False
+        import av
+
         try:
             self._out = av.open(str(self._tmp), mode="w")
             s = self._out.add_stream(codec, rate=fps)
@@ -118,6 +122,8 @@ class VideoWriter:
 
     # -- audio ---------------------------------------------------------------------------
     def _open_audio(self, src: Path) -> None:
+        import av
+
         try:
             self._audio_src = av.open(str(src), mode="r")
         except av.error.FFmpegError as exc:
@@ -192,6 +198,8 @@ class VideoWriter:
         # Encoders refuse non-increasing pts (duplicated timestamps in broken sources): nudge.
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
+        import av
+
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24").reformat(
             format=self._video.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
         vf.pts, vf.time_base = pts, self.time_base
@@ -206,6 +214,8 @@ class VideoWriter:
             self._mux_audio_until(float(vf.pts * self.time_base))
 
     def _guard(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        import av
+
         try:
             fn(*args)
         except BaseException as exc:

@@ -22,14 +22,14 @@ VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"}
 
 
 def read_image_rgb(path: Path) -> np.ndarray:
-    from models.media import read_image  # the project's I/O boundary (EXIF orientation, errors)
+    from models.media_image import read_image  # the I/O boundary (EXIF orientation, errors); no FFmpeg needed
 
     return read_image(path)
 
 
 def _video_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
     """About ``max_frames`` frames spread over the video (every k-th decoded frame)."""
-    from models.media import open_video
+    from models.media_video import open_video
 
     with open_video(path) as reader:
         n = reader.frame_count or 0

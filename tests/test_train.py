@@ -128,3 +128,38 @@ def test_cli_train_writes_named_style(tmp_path: Path, monkeypatch: pytest.Monkey
     assert registry_meta("tinyc")["preserve_color"] == 1.0
     assert main([*args, "-o", "sub/dir.png"]) == 2
     assert "expected a style NAME or a path ending in .safetensors" in capsys.readouterr().err
+
+
+def test_training_on_images_needs_no_pyav(tmp_path: Path) -> None:
+    """A lent GPU machine has torch and OpenCV but not PyAV: `stylecast train` on image content
+    (and image reading/writing in general) must not import av. Run in a subprocess where importing
+    av fails."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from models.media_image import write_image
+
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "style.png", rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    write_image(tmp_path / "content.png", rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'av' or name.startswith('av.'):\n"
+        "            raise ImportError('PyAV blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from models.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "assert 'av' not in sys.modules\n"
+        "sys.exit(rc)\n"
+    )
+    out = tmp_path / "tiny.safetensors"
+    r = subprocess.run([sys.executable, "-c", code, "train", "--style", str(tmp_path / "style.png"), "--content",
+                        str(tmp_path / "content.png"), "--size", "32", "--style-size", "48", "--batch-size", "1",
+                        "--steps", "2", "--device", "cpu", "-o", str(out)],
+                       capture_output=True, text=True, timeout=240, cwd=str(Path(__file__).resolve().parents[1]))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert out.is_file()

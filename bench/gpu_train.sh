@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# On a lent GPU, in ONE call: the `standard` bundled set (issue #8), each style time-boxed.
+# Here first: bash bench/gpu_prepare.sh && .venv/bin/python bench/gpu_train_prepare.py, then
+#     run(command="bash bench/gpu_train.sh", carry=[".gpu_data", ".gpu_train"], timeout_s=590)
+# Each style of .gpu_train/styles.tsv trains with its bundled loss net and style weight
+# (standard preset, 256 px, batch 16) for PER_STYLE seconds (SIGINT: training saves its state),
+# then the reached step is exported fp16 with the bundled file's description/licence to
+# $OUT/<name>.safetensors (+ .json, + the log). Evaluate here afterwards with
+# bench/style_reference.py --ours wave=OUT/wave.safetensors ... and bench/live_quality.py.
+#     SMOKE=1 bash bench/gpu_train.sh   (here, on the CPU: tiny and short, checks the plumbing)
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/gpu_train}
+PY=${PY:-python3}
+WORK=${WORK:-/tmp/stylecast_gpu_train}
+if [ "${SMOKE:-0}" = 1 ]; then
+    DEVICE=cpu SIZE=32 BATCH=1 PER_STYLE=${PER_STYLE:-5}
+else
+    DEVICE=cuda SIZE=${SIZE:-256} BATCH=${BATCH:-16} PER_STYLE=${PER_STYLE:-55}
+fi
+mkdir -p "$OUT" "$WORK"
+[ -f .gpu_data/vgg19_imagenet_features.fp16.safetensors ] &&
+    export STYLECAST_VGG19_WEIGHTS=$PWD/.gpu_data/vgg19_imagenet_features.fp16.safetensors
+[ -f .gpu_data/lite0.fp16.pth ] && export STYLECAST_LITE0_WEIGHTS=$PWD/.gpu_data/lite0.fp16.pth
+[ -f .gpu_train/styles.tsv ] || { echo "gpu_train: run bench/gpu_train_prepare.py first" >&2; exit 2; }
+{ nvidia-smi --query-gpu=name,memory.total --format=csv 2>&1 || true
+  echo "device=$DEVICE size=$SIZE batch=$BATCH per_style=${PER_STYLE}s"; } | tee "$OUT/summary.txt"
+
+while IFS=$'\t' read -r name img loss sw pc; do
+    [ -n "$name" ] || continue
+    rm -rf "$WORK/$name.safetensors" "$WORK/$name.safetensors.work"
+    t0=$SECONDS
+    timeout -s INT "$PER_STYLE" "$PY" -m models.cli train --style ".gpu_train/styles/$img" \
+        --content .gpu_train/content --preset standard --loss-net "$loss" --style-weight "$sw" \
+        --size "$SIZE" --batch-size "$BATCH" --steps 100000 --lr 1e-3 --device "$DEVICE" \
+        --checkpoint-every 500 --preview-every 100000 -o "$WORK/$name.safetensors" > "$OUT/$name.log" 2>&1
+    rc=$?
+    "$PY" - "$name" "$pc" "$WORK" "$OUT" >> "$OUT/$name.log" 2>&1 <<'PY'
+import json, sys
+from pathlib import Path
+from models.train import export_state
+name, pc, work, out = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+meta = json.loads(Path(f"models/styles/{name}.json").read_text())
+dst = export_state(work / f"{name}.safetensors.work" / "state.pt", out / f"{name}.safetensors", name=name,
+                   description=meta["description"], license=meta["license"], preserve_color=pc)
+print("exported", dst, json.loads(dst.with_suffix(".json").read_text())["training"]["steps"], "steps")
+PY
+    echo "== $name ($loss, sw $sw): train rc=$rc, export rc=$?, $((SECONDS - t0)) s: $(tail -n 1 "$OUT/$name.log")" |
+        tee -a "$OUT/summary.txt"
+done < .gpu_train/styles.tsv

@@ -156,6 +156,12 @@ def test_cache_key_changes_with_every_input(net):
         other.conv1.conv2d.bias[0] += 1e-3
     assert len({base, _key(other), _key(net, shape=(1, 3, 1080, 1920)), _key(net, gpu="NVIDIA H200"),
                 _key(net, versions=(("torch", "2.12"),))}) == 5
+    # the same weights under a colour-preservation wrapper, at two amounts: three different engines
+    from models.color import ColorPreserving
+
+    keys = {base, _key(ColorPreserving(copy.deepcopy(net), amount=1.0)), _key(ColorPreserving(copy.deepcopy(net), amount=0.5))}
+    assert len(keys) == 3
+    assert _key(ColorPreserving(copy.deepcopy(net), amount=0.5)) == _key(ColorPreserving(copy.deepcopy(net), amount=0.5))
 
 
 def test_cache_key_is_stable_across_processes():

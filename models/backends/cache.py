@@ -1,7 +1,8 @@
 """On-disk cache keys for built inference engines (TensorRT).
 
-A serialized TensorRT engine is only valid for the exact weights, input shape/dtype, GPU model and
-software versions it was built with, so the key hashes all of them. Keys use SHA-256 over a
+A serialized TensorRT engine is only valid for the exact weights, module structure (e.g. a colour
+preservation amount, which is not a weight), input shape/dtype, GPU model and software versions
+it was built with, so the key hashes all of them. Keys use SHA-256 over a
 canonical JSON document (never Python's salted ``hash()``), so they are stable across processes.
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ class EngineKey:
     gpu_name: str
     versions: tuple[tuple[str, str], ...]
     builder: str = "tensorrt"
+    structure: str = ""  # sha256 of repr(model): module types and their settings (extra_repr)
 
     def digest(self) -> str:
         doc = asdict(self)
@@ -73,6 +75,7 @@ def engine_key(
 ) -> EngineKey:
     return EngineKey(
         weights=weights_hash(model),
+        structure=hashlib.sha256(repr(model).encode()).hexdigest(),
         input_shape=tuple(int(s) for s in input_shape),
         dtype=str(dtype),
         gpu_name=gpu_name,

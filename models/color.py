@@ -113,7 +113,8 @@ class ColorPreserving(nn.Module):
         try:
             return super().__getattr__(name)
         except AttributeError:
-            inner = self.__dict__.get("_modules", {}).get("inner") or self.__dict__.get("inner")
+            mods = self.__dict__.get("_modules", {})
+            inner = mods["inner"] if "inner" in mods else self.__dict__.get("inner")
             if inner is None or name == "inner":
                 raise
             return getattr(inner, name)

@@ -4,7 +4,8 @@ The same keys as the preview window (:mod:`stream.controls`). The terminal is pu
 (keys arrive without Enter, Ctrl-C still interrupts) and restored on :meth:`close`; a daemon
 thread blocks in ``read`` and queues each key, and the loop's model thread takes them between
 frames with :meth:`drain`, so controls never run concurrently with a frame. POSIX only (termios);
-elsewhere, or when stdin is not a terminal (a pipe, a service), :meth:`start` returns False.
+elsewhere, when stdin is not a terminal (a pipe, a service) or the command runs in the background,
+:meth:`start` returns False.
 """
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ import queue
 import sys
 import threading
 from typing import Any, TextIO
+
+
+def _background(fd: int) -> bool:
+    """True when ``fd`` is our controlling terminal and another process group is in its foreground."""
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:  # not our controlling terminal: its mode is not guarded by SIGTTOU
+        return False
 
 
 class TerminalKeys:
@@ -34,6 +43,8 @@ class TerminalKeys:
             if not self._stream.isatty():
                 return False
             self._fd = self._stream.fileno()
+            if _background(self._fd):
+                return False  # `stylecast live ... &`: changing the mode would stop the job (SIGTTOU)
             self._saved = termios.tcgetattr(self._fd)
             tty.setcbreak(self._fd)  # no line buffering, no echo; signals (Ctrl-C) still work
         except (OSError, ValueError, termios.error):

@@ -248,3 +248,23 @@ def test_live_vcam_takes_keys_from_the_terminal(monkeypatch: pytest.MonkeyPatch,
     assert 40 <= len(sent) < 200  # 'q' stopped it early
     early, late = np.mean(sent[:4]), np.mean(sent[-10:])
     assert abs(early - late) > 2  # another style's output after 'n'
+
+
+def test_terminal_keys_leave_a_background_job_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stylecast live --sink vcam &`: another process group owns the terminal, so its mode is not
+    touched (tcsetattr from the background would stop the job with SIGTTOU)."""
+    import os
+    import termios
+
+    from stream import terminal_keys
+
+    master, slave = os.openpty()
+    tty_in = os.fdopen(slave, "r")
+    try:
+        before = termios.tcgetattr(slave)
+        monkeypatch.setattr(terminal_keys.os, "tcgetpgrp", lambda fd: os.getpgrp() + 1)
+        assert not terminal_keys.TerminalKeys(tty_in).start()
+        assert termios.tcgetattr(slave) == before
+    finally:
+        tty_in.close()
+        os.close(master)

@@ -20,7 +20,15 @@ from stream.server.temporal import make_blender
 from stream.server.worker import Stylized, StyleWorker
 
 T = TypeVar("T")
-KEEP: Any = object()  # StreamState.update: "leave the mix as it is"
+KEEP: Any = object()  # StreamState.update: "leave the mix / colours as they are"
+
+
+def _per_style(new: Any, current: Any, style: str | None) -> Any:
+    """A per-style setting after an update: ``new`` when given; back to None (the style's own)
+    when a style is chosen (even the current one); else unchanged."""
+    if new is not KEEP:
+        return new
+    return None if style is not None else current
 
 
 class LatestSlot(Generic[T]):
@@ -82,22 +90,19 @@ class StreamState:
             raise ValueError(f"strength must be in [0,1], got {strength}")
         if preserve_color not in (KEEP, None) and not 0.0 <= preserve_color <= 1.0:
             raise ValueError(f"preserve_color must be in [0,1] or None, got {preserve_color}")
-        new_colors = self.preserve_color if preserve_color is KEEP and style is None else (
-            None if preserve_color is KEEP else preserve_color)
+        new_colors = _per_style(preserve_color, self.preserve_color, style)
         changed = (style not in (None, self.style)) or (temporal not in (None, self.temporal)) or (
             strength not in (None, self.strength)) or new_colors != self.preserve_color
         self.preserve_color = new_colors
-        if mix is not KEEP:
-            self.mix = mix
-        elif style is not None:  # choosing a style (even the current one) without a mix: unblended
-            self.mix = None
+        self.mix = _per_style(mix, self.mix, style)  # a chosen style without a mix: unblended
         self.style = self.style if style is None else style
         self.temporal = self.temporal if temporal is None else bool(temporal)
         self.strength = self.strength if strength is None else float(strength)
         if changed:
             # A new style (or new colours) must not be blended with the previous output (ghosting
-            # of the old style, colours lagging for ~1/(1-strength) frames), so history starts over. A blend change does not reset it: blends move
-            # continuously (a slider), so the previous output is a close neighbour of the new one.
+            # of the old style, colours lagging for ~1/(1-strength) frames), so history starts
+            # over. A blend change does not reset it: blends move continuously (a slider), so the
+            # previous output is a close neighbour of the new one.
             self.blender = make_blender(self.strength) if self.temporal else None
 
     def settings(self) -> dict:

@@ -183,6 +183,12 @@ def file_preserve_color(meta: dict[str, Any], path: Path | str = "style") -> flo
     return amount
 
 
+def style_preserve_color(name_or_path: str | os.PathLike) -> float:
+    """The ``preserve_color`` the file behind a style spec asks for (:func:`file_preserve_color`)."""
+    path = resolve_style(name_or_path)
+    return file_preserve_color(read_metadata(path), path)
+
+
 def with_preserve_color(model: nn.Module, amount: float) -> nn.Module:
     """``model`` itself for ``amount`` 0, else wrapped in :class:`models.color.ColorPreserving`."""
     if not 0.0 <= amount <= 1.0:

@@ -103,20 +103,19 @@ def run(args: argparse.Namespace) -> int:
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
                     dtype=default_dtype(device),
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
-    controls = None
-    if hasattr(sink, "on_key") or args.sink == "vcam":
-        # keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
-        # virtual camera (no window) in this terminal
-        if not hasattr(sink, "on_key"):
-            from stream.terminal_keys import TerminalKeys
+    # Keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
+    # virtual camera (no window) in this terminal.
+    window = hasattr(sink, "on_key")
+    if not window and args.sink == "vcam":
+        from stream.terminal_keys import TerminalKeys
 
-            keys = TerminalKeys()
-            if not keys.start():
-                keys = None
-        if hasattr(sink, "on_key") or keys is not None:
-            controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
-                                        sweep=bool(sweep), preserve_color=args.preserve_color,
-                                        report=lambda m: bar.write(m, file=sys.stderr))
+        keys = TerminalKeys()
+        keys = keys if keys.start() else None
+    controls = None
+    if window or keys is not None:
+        controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
+                                    sweep=bool(sweep), preserve_color=args.preserve_color,
+                                    report=lambda m: bar.write(m, file=sys.stderr))
     try:
         stats = loop.run()
     except SourceLost as exc:  # camera unplugged/stalled: report what was done, then the reason
@@ -137,14 +136,14 @@ def run(args: argparse.Namespace) -> int:
 def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, sweep: bool,  # type: ignore[no-untyped-def]
                      preserve_color: float | None, report):  # -> LiveControls
     """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
-    from models.registry import file_preserve_color, list_styles, load_stylizer, style_metadata
+    from models.registry import list_styles, load_stylizer, style_preserve_color
     from models.temporal import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
 
     controls = LiveControls(
         loop, styles=style_cycle(spec, list_styles()), current=spec,
         load=lambda s, c: load_stylizer(s, device=device, preserve_color=c),
-        colors=lambda s: file_preserve_color(style_metadata(s), s),
+        colors=style_preserve_color,
         make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
         switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)
     if hasattr(sink, "on_key"):

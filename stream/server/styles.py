@@ -6,6 +6,7 @@ server with a deterministic stylizer; the default catalog reads ``models.registr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -67,11 +68,13 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
     listed = registry.list_styles()
     entries = [StyleInfo(e.name, e.description, e.network, e.members,
                          e.preserve_color if preserve_color is None else preserve_color) for e in listed]
+
+    def colour(spec: str | Path) -> float:  # the server-wide override, else what the file asks for
+        return registry.style_preserve_color(spec) if preserve_color is None else preserve_color
+
     for path in extra:
         registry.resolve_style(path)  # raises UserError naming the available styles
-        colour = registry.file_preserve_color(registry.style_metadata(path), path) if preserve_color is None \
-            else preserve_color
-        entries.append(StyleInfo(path, "user file", preserve_color=colour))
+        entries.append(StyleInfo(path, "user file", preserve_color=colour(path)))
     default = getattr(registry, "DEFAULT_STYLE", None)
     entries.sort(key=lambda e: (e.name != default, e.name))  # default first: it is the initial style
     paths = {e.name: e.path for e in listed if e.network}
@@ -85,9 +88,7 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
         if net is None:
             net = networks[str(path)] = registry.load_network(path, device=device)
         # every member of one network shares its weights: switching members loads nothing
-        amount = registry.file_preserve_color(registry.style_metadata(path), path) if preserve_color is None \
-            else preserve_color
-        return registry.with_preserve_color(registry.stylizer_for(net, name.partition(":")[2]), amount)
+        return registry.with_preserve_color(registry.stylizer_for(net, name.partition(":")[2]), colour(path))
 
     return StyleCatalog(tuple(entries), factory)
 

@@ -3,8 +3,6 @@ worker on top of (or instead of) the style's own setting. Known values: the test
 any frame into its grey luminance, so "keep colours" must bring the frame's own colours back."""
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from stream.server.settings import parse_settings
 from stream.server.styles import StyleInfo
 from stream.server.tracks import StreamState
 from stream.server.worker import StyleWorker
+from tests.test_multistyle_server import run, wait_frames
 
 RED = (200, 60, 40)  # luma 0.299*200 + 0.587*60 + 0.114*40 = 99.6
 LUMA = 99.6
@@ -90,15 +89,6 @@ def test_mirror_colours_over_data_channel_and_http() -> None:
             return bool(np.abs(m - np.asarray(rgb, np.float32)).max() < CODEC_TOL)
         return pred
 
-    async def wait(peer, pred, n: int = 3, limit: int = 90) -> None:
-        streak = 0
-        for _ in range(limit):
-            f, _t = await peer.next_frame(timeout=15)
-            streak = streak + 1 if pred(f) else 0
-            if streak >= n:
-                return
-        raise AssertionError(f"no {n} consecutive matching frames in {limit}")
-
     async def main() -> None:
         server = TestServer(create_app(ServerConfig(style="grey", temporal=False), factory, styles=STYLES),
                             host="127.0.0.1", port=0)
@@ -113,25 +103,22 @@ def test_mirror_colours_over_data_channel_and_http() -> None:
             frame[:] = RED
             peer = await connect(base, mode="mirror", track=ArrayTrack([frame]))
             try:
-                await wait(peer, near((LUMA,) * 3))
+                await wait_frames(peer, near((LUMA,) * 3))
                 reply = await peer.send({"preserve_color": 1})
                 assert reply["type"] == "settings" and reply["preserve_color"] == 1.0
-                await wait(peer, near(RED))
+                await wait_frames(peer, near(RED))
                 err = await peer.send({"preserve_color": 3})
                 assert err["type"] == "error" and "preserve_color" in err["message"]
                 async with peer.session.post(f"{base}/peer/{peer.peer_id}/settings",
                                              json={"style": "grey_keeps", "preserve_color": 0}) as r:
                     assert r.status == 200 and (await r.json())["preserve_color"] == 0.0
-                await wait(peer, near((LUMA,) * 3))
+                await wait_frames(peer, near((LUMA,) * 3))
                 reply = await peer.send({"style": "grey_keeps"})  # its own setting again: colours
                 assert reply["preserve_color"] is None
-                await wait(peer, near(RED))
+                await wait_frames(peer, near(RED))
             finally:
                 await peer.close()
         finally:
             await server.close()
 
-    async def bounded() -> None:
-        await asyncio.wait_for(main(), 90)
-
-    asyncio.run(bounded())
+    run(main())

@@ -90,6 +90,17 @@ MEAN_RGB_JS = """(id) => {
 }"""
 
 
+def open_page(browser, port: int, ready: str):  # -> (page, errors)
+    """The server's page in a new tab, once ``ready`` (a selector) shows; JS errors collect in
+    the returned list (tests assert it stays empty)."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"http://127.0.0.1:{port}/", timeout=20_000)
+    page.wait_for_selector(ready, timeout=10_000)
+    return page, errors
+
+
 def launch_chromium(p, tmp_path: Path, clip: Path):
     """Headless Chromium whose fake camera plays ``clip`` (y4m), media permissions granted."""
     args = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -111,11 +122,7 @@ def test_mirror_and_broadcast_in_headless_chromium(tmp_path):
     with ServerThread(cfg, factory, ["invert", "identity"]) as srv, sync_api.sync_playwright() as p:
         browser = launch_chromium(p, tmp_path, clip)
         try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{srv.port}/", timeout=20_000)
-            page.wait_for_selector(".style[data-name=identity]", timeout=10_000)
+            page, errors = open_page(browser, srv.port, ".style[data-name=identity]")
 
             # 1. Mirror: camera -> server -> page; inverted colours, switchable live
             page.click("#start")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.browser.test_browser import H, MEAN_RGB_JS, W, ServerThread, launch_chromium, sync_api, write_y4m
+from tests.browser.test_browser import (H, MEAN_RGB_JS, W, ServerThread, launch_chromium, open_page, sync_api,
+                                       write_y4m)
 from tests.test_server_colors import STYLES, factory
 
 pytestmark = pytest.mark.browser
@@ -31,11 +32,7 @@ def test_keep_colours_switch_follows_style_and_changes_the_stream(tmp_path):
     with ServerThread(cfg, factory, STYLES) as srv, sync_api.sync_playwright() as p:
         browser = launch_chromium(p, tmp_path, clip)
         try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{srv.port}/", timeout=20_000)
-            page.wait_for_selector(".style[data-name=grey_keeps]", timeout=10_000)
+            page, errors = open_page(browser, srv.port, ".style[data-name=grey_keeps]")
             assert not page.is_checked("#colors")  # "grey" keeps no colours by default
             page.click(".style[data-name=grey_keeps]")
             assert page.is_checked("#colors")  # its file says keep them

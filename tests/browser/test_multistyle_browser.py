@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.browser.test_browser import H, MEAN_RGB_JS, W, ServerThread, launch_chromium, sync_api, write_y4m
+from tests.browser.test_browser import (H, MEAN_RGB_JS, W, ServerThread, launch_chromium, open_page, sync_api,
+                                       write_y4m)
 from tests.test_multistyle_server import STYLES, make_factory
 from tests.multistyle_factory import DARK, LIGHT
 
@@ -34,11 +35,7 @@ def test_blend_slider_mirror_and_broadcast(tmp_path):
     with ServerThread(cfg, factory, STYLES) as srv, sync_api.sync_playwright() as p:
         browser = launch_chromium(p, tmp_path, clip)
         try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{srv.port}/", timeout=20_000)
-            page.wait_for_selector(".style[data-name='toy:light']", timeout=10_000)
+            page, errors = open_page(browser, srv.port, ".style[data-name='toy:light']")
             assert page.is_visible("#blend-box")
             page.click(".style[data-name=invert]")
             assert not page.is_visible("#blend-box")  # single style: no blend control

@@ -22,8 +22,8 @@ at 109x256 and 0.66x at 436x1024 on 1 thread, docs/bench/offline.md); :func:`lbf
 
 In exact arithmetic this is the two-loop direction, so the iterates are torch's; the rest (first
 step, curvature check ys > 1e-10, gamma = s'y / y'y, strong-Wolfe line search, state kept across
-``step`` calls) follows ``torch.optim.LBFGS`` with ``lr=1`` and its
-tolerances off, which is how :mod:`offline.ruder.optimize` uses it (tests compare the iterates).
+``step`` calls) follows ``torch.optim.LBFGS`` with ``lr=1`` and its tolerances off, which is how
+:mod:`offline.ruder.optimize` uses it (tests compare the iterates).
 """
 from __future__ import annotations
 

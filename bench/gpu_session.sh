@@ -9,7 +9,8 @@ set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu_session}
 PY=${PY:-python3}
-mkdir -p "$OUT"
+LOGS=${LOGS:-/tmp/gpu_session_logs}  # per-step logs, tarred into $OUT/logs.tgz after each step
+mkdir -p "$OUT" "$LOGS"
 : > "$OUT/summary.txt"
 [ -f .gpu_data/vgg19_imagenet_features.fp16.safetensors ] &&
     export STYLECAST_VGG19_WEIGHTS=$PWD/.gpu_data/vgg19_imagenet_features.fp16.safetensors
@@ -18,10 +19,12 @@ mkdir -p "$OUT"
 step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail
     local name=$1 limit=$2 t0=$SECONDS rc
     shift 2
-    timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+    timeout "$limit" "$@" > "$LOGS/$name.log" 2>&1
     rc=$?
     echo "== $name: rc=$rc in $((SECONDS - t0)) s (limit $limit s)" | tee -a "$OUT/summary.txt"
-    tail -n 25 "$OUT/$name.log"
+    tail -n 25 "$LOGS/$name.log"
+    # one archive, not one file per step: a device call returns at most 8 files
+    tar czf "$OUT/logs.tgz" -C "$LOGS" .
 }
 
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
@@ -34,21 +37,23 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
         --streams 1 --budget-s 40
     step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
+    step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 32x64 --iterations 3 --optimizers lbfgs --no-fast
     step train_speed 90 "$PY" bench/train_speed.py --device cpu --size 64 --batch 2 --steps 2 \
         --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
-else
-    step tests 80 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
+else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
+    step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
+    step ruder_default 70 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast
+    step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
+    step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
         tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py
-    step tests_matrix 40 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
-    step gpu_bench 170 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 140
-    step ruder 80 "$PY" bench/ruder_gpu.py --device cuda
-    step lbfgs 40 "$PY" bench/lbfgs_overhead.py --device cuda
-    step train_speed 80 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
+    step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
+    step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
+    step train_speed 70 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
         --variants fp32 bf16 bf16+cl --loss-nets vgg19_relu4_1 efficientnet_lite0
-    step live_overhead 40 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080
+    step live_overhead 35 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080
     step color 20 "$PY" bench/color_overhead.py --device cuda --sizes 1280x720 1920x1080
 fi
 cat "$OUT/summary.txt"

@@ -8,6 +8,7 @@ without them a randomly initialised VGG19 of the same cost is used and flagged).
 
     python bench/ruder_gpu.py --device cuda                # 1024x436, 100 iterations
     python bench/ruder_gpu.py --device cpu --size 64x128 --iterations 5
+    python bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast  # the default
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--loss-weights", default=os.environ.get("STYLECAST_VGG19_WEIGHTS",
                     str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors")))
+    ap.add_argument("--optimizers", nargs="+", choices=("lbfgs", "adam"), default=["lbfgs", "adam"])
+    ap.add_argument("--no-fast", action="store_true", help="skip the feed-forward row")
     ap.add_argument("--no-autocast", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     args = ap.parse_args(argv)
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = [TemporalTarget(warped=warp(prev, flow), weight=c) for _ in range(3)]
     print("| method | s/frame |")
     print("|---|---:|")
-    for optimizer in ("lbfgs", "adam"):
+    for optimizer in args.optimizers:
         cfg = OptimConfig(iterations=args.iterations, optimizer=optimizer, tol=0.0, autocast=not args.no_autocast)
         opt = FrameOptimizer(net, style, cfg, style_taps=net.style_taps, content_tap=net.content_tap, content_size=(h, w))
         opt.run(content, content, targets, iterations=2)  # warm-up (cuDNN autotune, allocator)
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         sync(dev)
         dt = time.perf_counter() - t0
         print(f"| ruder {optimizer}, {args.iterations} it, 3 temporal targets | {dt:.2f} |", flush=True)
+    if args.no_fast:
+        return 0
     model = TransformerNet(PRESETS["standard"]).to(dev).eval()
     dtype = torch.float16 if dev.type == "cuda" else torch.float32
     model = model.to(dtype)

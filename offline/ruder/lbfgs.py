@@ -161,7 +161,7 @@ class TorchLBFGS:
         group = self.opt.param_groups[0]
         group["max_iter"] = max_iter
         group["max_eval"] = max_eval if max_eval is not None else max_iter * 5 // 4
-        return float(self.opt.step(closure))
+        return float(self.opt.step(closure).detach())  # torch returns the first closure value, still in the graph
 
 
 def lbfgs_for(x: Tensor, *, history: int = 100) -> CompactLBFGS | TorchLBFGS:

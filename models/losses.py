@@ -25,6 +25,10 @@ def gram(features: Tensor) -> Tensor:
     if features.ndim != 4:
         raise ValueError(f"gram: expected (N,C,H,W) features, got {tuple(features.shape)}")
     n, c, h, w = features.shape
+    if c > 1 and features.is_contiguous(memory_format=torch.channels_last):
+        # NHWC features: (N,HW,C) is a free view; the (N,C,HW) one would copy the whole map.
+        f = features.float().permute(0, 2, 3, 1).reshape(n, h * w, c)
+        return torch.bmm(f.transpose(1, 2), f) / (c * h * w)
     f = features.float().reshape(n, c, h * w)
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 

@@ -47,6 +47,7 @@ class OptimConfig:
     content_tap: str | None = None
     seed: int = 0
     autocast: bool = True  # bf16 autocast of the loss network on CUDA only
+    channels_last: bool = True  # NHWC loss-network input under CUDA autocast (speed only)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +42,35 @@ def random_init(shape: tuple[int, ...], *, seed: int, device: torch.device | str
     return (mean + noise).to(device)
 
 
+@contextlib.contextmanager
+def tf32_matmul(enabled: bool) -> Iterator[None]:
+    """Float32 matmuls (the Gram matrices) in TF32 while active, on CUDA.
+
+    Why it loses nothing here: under bf16 autocast the features are bf16 values, which TF32's 10
+    mantissa bits hold exactly, so the forward Gram is the fp32 one up to summation order; in the
+    backward the fp32 gradient is rounded to 10 bits and then to bf16's 8 on its way into the
+    network anyway. Full fp32 matmuls run at a fraction of the tensor cores' TF32 rate on
+    Hopper. The flag is global (the autograd engine's device thread reads it too), so it is set
+    around the whole forward+backward and restored after."""
+    if not enabled:
+        yield
+        return
+    m = torch.backends.cuda.matmul
+    new_api = hasattr(m, "fp32_precision")  # torch >= 2.9; mixing it with allow_tf32 raises
+    old = m.fp32_precision if new_api else m.allow_tf32
+    if new_api:
+        m.fp32_precision = "tf32"
+    else:
+        m.allow_tf32 = True
+    try:
+        yield
+    finally:
+        if new_api:
+            m.fp32_precision = old
+        else:
+            m.allow_tf32 = old
+
+
 class FrameOptimizer:
     """Holds the loss network and the style targets; :meth:`run` stylizes one frame."""
 
@@ -59,7 +88,7 @@ class FrameOptimizer:
         size = (max(16, round(sh * s)), max(16, round(sw * s)))
         style = F.interpolate(style_image.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
         with torch.no_grad(), self._autocast():
-            feats = self.net(style)
+            feats = self.net(self._net_input(style))
         self.style_grams = {k: gram(feats[k].float()).detach() for k in self.style_taps}
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -68,21 +97,37 @@ class FrameOptimizer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def losses(self, x: Tensor, content_target: Tensor, targets: list[TemporalTarget]) -> tuple[Tensor, LossTerms]:
+    def _fast(self) -> bool:
+        return self.cfg.autocast and self.device.type == "cuda"
+
+    def _net_input(self, x: Tensor) -> Tensor:
+        # channels_last: cuDNN's bf16 convolutions on tensor cores work in NHWC; NCHW input costs
+        # a layout transform around every conv (measured in bench/ruder_gpu.py).
+        if self._fast() and self.cfg.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _loss_tensors(self, x: Tensor, content_target: Tensor, targets: list[TemporalTarget]) -> tuple[Tensor, Tensor]:
+        """Total loss and the stacked (content, style, temporal, tv) terms, without a host sync."""
         with self._autocast():
-            feats = self.net(x)
+            feats = self.net(self._net_input(x))
         c = content_loss(feats[self.content_tap].float(), content_target)
         s = style_loss({k: feats[k].float() for k in self.style_taps}, self.style_grams)
         t = temporal_loss(x, targets) if targets and self.cfg.temporal_weight > 0 else x.new_zeros(())
         v = tv_loss(x)
         cfg = self.cfg
         total = cfg.content_weight * c + cfg.style_weight * s + cfg.temporal_weight * t + cfg.tv_weight * v
-        terms = LossTerms(*(float(v.detach()) for v in (c, s, t, v, total)))
-        return total, terms
+        return total, torch.stack([c, s, t, v]).detach()
+
+    def losses(self, x: Tensor, content_target: Tensor, targets: list[TemporalTarget]) -> tuple[Tensor, LossTerms]:
+        with tf32_matmul(self._fast()):
+            total, parts = self._loss_tensors(x, content_target, targets)
+        c, s, t, v = parts.tolist()
+        return total, LossTerms(c, s, t, v, float(total.detach()))
 
     def content_target(self, content: Tensor) -> Tensor:
         with torch.no_grad(), self._autocast():
-            return self.net(content.float())[self.content_tap].float().detach()
+            return self.net(self._net_input(content.float()))[self.content_tap].float().detach()
 
     def run(self, content: Tensor, init: Tensor, targets: list[TemporalTarget], *, iterations: int,
             on_iter: Callable[[int], None] | None = None) -> tuple[Tensor, LossTerms]:
@@ -99,9 +144,10 @@ class FrameOptimizer:
 
         def closure() -> Tensor:
             x.grad = None
-            loss, _ = self.losses(x, p_target, targets)
-            loss.backward()
-            history.append(float(loss.detach()))
+            with tf32_matmul(self._fast()):
+                loss, _ = self._loss_tensors(x, p_target, targets)
+                loss.backward()
+            history.append(float(loss.detach()))  # the one host sync per evaluation (line search needs it)
             if on_iter is not None:
                 on_iter(len(history))
             return loss

@@ -1,7 +1,8 @@
 """Training throughput (images/s) per loss network and precision: TransformerNet + loss net fwd/bwd + Adam.
 
 The step is the one `stylecast train` runs (models/train.py): style Grams precomputed once, the
-content features under no_grad, autocast on CUDA (bf16, or fp16 + GradScaler), channels_last.
+content features under no_grad, autocast on CUDA (bf16, or fp16 + GradScaler), NCHW (`+cl`
+variants: channels_last, which `stylecast train` dropped after this script measured it slower).
 Every variant is timed in the same run; the table gives images/s and the speed-up against the
 first variant (fp32 unless told otherwise). VGG weights are random here: cost does not depend on
 their values. Issue #8 reference (H200, standard, 256 px, batch 64, bf16): ~480 img/s with VGG19

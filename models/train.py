@@ -3,8 +3,9 @@ multi-style network (conditional instance norm, Dumoulin, Shlens & Kudlur 2017) 
 
 Loss = content_weight * MSE(content tap) + style_weight * sum Gram MSE (style taps)
      + tv_weight * TV, on a frozen loss network (:mod:`models.lossnets`).
-Style Grams are computed once. On CUDA: autocast (bf16 when supported, else fp16 + GradScaler)
-and channels_last. State (model, optimizer, step, data-sampler and torch RNG states) is written
+Style Grams are computed once. On CUDA: autocast (bf16 when supported, else fp16 + GradScaler),
+NCHW (channels_last measured slower, see below). State (model, optimizer, step, data-sampler and
+torch RNG states) is written
 atomically every ``checkpoint_every`` steps and on Ctrl-C, and a run restarted with the same
 settings resumes from it, reproducing the uninterrupted run (on CPU; bit-exact on CUDA only
 modulo cuDNN nondeterminism).
@@ -152,9 +153,9 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
 
     model = init_model(cfg).to(device)
     lossnet = build_loss_network(cfg.loss_net, weights=cfg.loss_weights).to(device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
-        lossnet = lossnet.to(memory_format=torch.channels_last)
+    # No channels_last on CUDA: on an H100 (bench/train_speed.py, standard net, 256 px, batch 64,
+    # bf16) it cost 13 % with EfficientNet-Lite0 (709 -> 619 img/s; depthwise convs and instance
+    # norm have no fast NHWC kernels) and 2 % with VGG19 (508 -> 496).
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sampler = CropSampler(load_content(cfg.content, size=cfg.size, max_frames_per_video=cfg.max_frames_per_video),
                           size=cfg.size, seed=cfg.seed)
@@ -186,8 +187,6 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     try:
         while step < end:
             x = sampler.batch(cfg.batch_size).to(device)
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
             mix, step_targets = batch_condition(cfg, step, targets, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss, lc, ls, _lt = compute_losses(model, lossnet, step_targets, x, cfg, mix)

@@ -142,3 +142,18 @@ def test_cuda_pipeline_overlapped_matches_cpu(net):
         out = p.result()["s"]
         diff = np.abs(out.astype(int) - ref.astype(int))
         assert diff.mean() < 1.0 and diff.max() <= 12  # fp16 vs fp32
+
+
+def test_benchmark_frames_are_laid_out_like_decoded_frames(net):
+    """The GPU bench's sample frame must be C-contiguous: a CHW-ordered HxWx3 array made the
+    first H100 run time an ~8 ms strided host copy per 1080p frame instead of the pipeline.
+    Strided frames still work (same output), only slower."""
+    from models.backends.benchmark import moving_frames, sample_u8
+
+    frame = sample_u8(36, 52)
+    assert frame.shape == (36, 52, 3) and frame.dtype == np.uint8 and frame.flags["C_CONTIGUOUS"]
+    assert all(f.flags["C_CONTIGUOUS"] for f in moving_frames(36, 52, n=2))
+    pipe = GpuPipeline(net, device="cpu")
+    strided = np.asfortranarray(frame)
+    assert not strided.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(pipe.process({"a": strided})["a"], pipe.process({"a": frame})["a"])

@@ -78,3 +78,19 @@ def test_fast_paths_match_the_plain_path_on_cuda(monkeypatch: pytest.MonkeyPatch
     cos = torch.nn.functional.cosine_similarity(fast_grad, plain_grad, dim=0)
     assert cos > 0.99, f"gradient direction differs: cosine {float(cos):.4f}"
     assert float(fast_grad.norm()) == pytest.approx(float(plain_grad.norm()), rel=2e-2)
+
+
+def test_job_fingerprint_unchanged_by_the_speed_setting(tmp_path) -> None:
+    """Jobs started before OptimConfig.channels_last existed still resume: the default is left
+    out of the settings; a non-default value is a different job."""
+    from dataclasses import replace
+
+    from offline.ruder.pipeline import VideoSpec
+
+    base = dict(input=str(tmp_path / "in.mp4"), output=str(tmp_path / "out.mp4"), method="ruder",
+                style_image=str(tmp_path / "s.jpg"))
+    spec = VideoSpec(**base)
+    assert "channels_last" not in spec.settings()["cfg"]["optim"]
+    assert "autocast" in spec.settings()["cfg"]["optim"]  # the other fields are still there
+    nchw = VideoSpec(**base, ruder=replace(spec.ruder, optim=replace(spec.ruder.optim, channels_last=False)))
+    assert nchw.settings()["cfg"]["optim"]["channels_last"] is False

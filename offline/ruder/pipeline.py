@@ -50,6 +50,8 @@ class VideoSpec:
         else:
             d["style_image"] = str(Path(self.style_image).resolve()) if self.style_image else None
             d["cfg"] = dataclasses.asdict(self.ruder if self.method == "ruder" else self.multipass)
+            if d["cfg"]["optim"].get("channels_last") is True:  # the default: older jobs keep their fingerprint
+                del d["cfg"]["optim"]["channels_last"]
         return d
 
 

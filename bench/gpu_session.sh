@@ -50,6 +50,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
+    step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 120x160 --iters 3 --no-profile
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
     step ruder_default 100 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
@@ -60,6 +61,7 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
         tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py
     step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
+    step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1080x1920 --iters 20 --no-profile
     step train_speed 70 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
         --variants fp32 bf16 bf16+cl --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 35 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080

@@ -5,7 +5,9 @@ gpu_bench's "end-to-end ms" at 1080p on an H100 was ~10 ms above the bare networ
 backend (eager fp16: 22.2 -> 32.6 ms; compiled: 6.5 -> 17.1 ms), far more than a 6 MB upload and
 download should cost. This times each stage on its own (synchronised, median of --iters) and
 then profiles whole ``process`` calls with torch.profiler. Random-weight network (cost does not
-depend on the weights); needs no av/aiortc.
+depend on the weights); needs no av/aiortc. Also end to end with the temporal blend, with and
+without TemporalBlender.prefetch (flow input queued ahead of the network, so the CPU flow
+overlaps the GPU).
 
     python bench/pipeline_stages.py --device cuda --size 1080x1920
     .venv/bin/python bench/pipeline_stages.py --device cpu --size 120x160 --iters 3   # plumbing
@@ -26,7 +28,20 @@ import torch  # noqa: E402
 
 from models.backends import build_backend  # noqa: E402
 from models.backends.benchmark import VARIANTS  # noqa: E402
+from models.backends.benchmark import moving_frames  # noqa: E402
 from models.gpu_pipeline import GpuPipeline, frames_from_u8, frames_to_u8  # noqa: E402
+from models.temporal import TemporalBlender  # noqa: E402
+
+
+class NoPrefetch:
+    """A TemporalBlender seen without its ``prefetch``: the grey flow input is then made after
+    the stylizer is queued, so its download waits for the network (the behaviour before)."""
+
+    def __init__(self) -> None:
+        self._b = TemporalBlender()
+
+    def __call__(self, frame_in: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
+        return self._b(frame_in, stylized)
 from models.transformer import PRESETS, TransformerNet  # noqa: E402
 
 
@@ -87,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         pipe = GpuPipeline(backend, device=dev, dtype=backend.dtype)
         frames = {"s": frame}
         rows.append((f"{variant}: GpuPipeline.process (end to end)", timed(lambda: pipe.process(frames), dev, args.iters)))
+        pan = moving_frames(h, w)
+        for label, factory in (("no prefetch", NoPrefetch), ("prefetch", TemporalBlender)):
+            tpipe = GpuPipeline(backend, device=dev, dtype=backend.dtype, blender_factory=factory)
+            k = iter(range(10**9))
+            ms = timed(lambda: tpipe.process({"s": pan[next(k) % len(pan)]}), dev, args.iters)
+            rows.append((f"{variant}: end to end + temporal blend on a pan, {label}", ms))
         if not args.no_profile and cuda:
             from torch.profiler import ProfilerActivity, profile
 

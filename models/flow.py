@@ -24,15 +24,20 @@ class FlowEstimator(Protocol):
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor: ...
 
 
-def to_gray_u8(frames: Tensor, size: tuple[int, int] | None = None) -> list[np.ndarray]:
-    """``(N,3,H,W)`` [0,1] -> list of HxW uint8 grey images (ITU-R 601 luma), optionally resized
-    to ``size=(h, w)`` with area averaging (done on the device before the download)."""
+def gray_u8_tensor(frames: Tensor, size: tuple[int, int] | None = None) -> Tensor:
+    """``(N,3,H,W)`` [0,1] -> ``(N,h,w)`` uint8 grey (ITU-R 601 luma) on the frames' device,
+    optionally resized to ``size=(h, w)`` with area averaging."""
     x = frames.float()
     if size is not None and tuple(x.shape[-2:]) != tuple(size):
         x = F.interpolate(x, size=size, mode="area")
     luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
-    u8 = (luma.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
-    return [np.ascontiguousarray(g) for g in u8]
+    return (luma.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+
+def to_gray_u8(frames: Tensor, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """:func:`gray_u8_tensor` downloaded: a list of HxW uint8 grey images (resized on the device
+    before the download, so only the small image crosses the bus)."""
+    return [np.ascontiguousarray(g) for g in gray_u8_tensor(frames, size).cpu().numpy()]
 
 
 def scaled_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:

@@ -146,16 +146,22 @@ class GpuPipeline:
     @torch.no_grad()
     def _compute(self, u8: Tensor, ids: list[Hashable]) -> Tensor:
         x = frames_from_u8(u8, self.dtype)
+        blenders = [self._blender(sid) for sid in ids] if self._blender_factory is not None else []
+        for i, blender in enumerate(blenders):
+            prefetch = getattr(blender, "prefetch", None)
+            if prefetch is not None:  # queue the flow input ahead of the network (models.temporal)
+                prefetch(x[i : i + 1])
         y = self._stylizer(x).to(self.dtype)
-        if self._blender_factory is not None:
-            outs = []
-            for i, sid in enumerate(ids):
-                blender = self._blenders.get(sid)
-                if blender is None:
-                    blender = self._blenders[sid] = self._blender_factory()
-                outs.append(blender(x[i : i + 1], y[i : i + 1]))
-            y = torch.cat(outs)
+        if blenders:
+            y = torch.cat([blender(x[i : i + 1], y[i : i + 1]) for i, blender in enumerate(blenders)])
         return frames_to_u8(y)
+
+    def _blender(self, sid: Hashable) -> Blender:
+        blender = self._blenders.get(sid)
+        if blender is None:
+            assert self._blender_factory is not None
+            blender = self._blenders[sid] = self._blender_factory()
+        return blender
 
     def _slot(self, n: int, h: int, w: int) -> _Slot:
         key = (n, h, w)

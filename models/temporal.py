@@ -29,7 +29,7 @@ from torch import Tensor
 
 from models.consistency import consistency_weights, motion_boundary
 from models.contracts import check_frames
-from models.flow import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, scaled_size, to_gray_u8, upsample_flow
+from models.flow import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, gray_u8_tensor, scaled_size, to_gray_u8, upsample_flow
 from models.scenecut import gray_histogram, is_scene_cut
 from models.warp import blend, inside_mask, warp
 
@@ -131,6 +131,38 @@ class TemporalBlender:
         self._prev_gray: np.ndarray | None = None
         self._prev_hist: np.ndarray | None = None
         self._prev_out: Tensor | None = None
+        self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None"] | None = None
+
+    def prefetch(self, frame_in: Tensor) -> None:
+        """Optional: call with the frame *before* queueing its stylization (results are the same).
+
+        Why: the flow runs on the CPU from a small grey copy of the input. Made inside
+        ``__call__``, that copy's download is queued behind the stylizer's kernels and waits for
+        the whole network, so on a GPU network and flow take turns. Queued here first (on CUDA a
+        non-blocking copy into pinned memory plus an event), ``__call__`` waits only for the
+        copy, and the CPU flow runs while the GPU is still stylizing."""
+        check_frames(frame_in, "frame_in")
+        h, w = frame_in.shape[-2:]
+        small = gray_u8_tensor(frame_in[:1], scaled_size(h, w, self.config.flow_max_side))
+        event = None
+        if small.is_cuda:
+            host = torch.empty(small.shape, dtype=torch.uint8, pin_memory=True)
+            host.copy_(small, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            small = host
+        self._prefetched = (_frame_key(frame_in), small, event)
+
+    def _gray(self, frame_in: Tensor) -> np.ndarray:
+        """The grey flow input of ``frame_in``: the prefetched one if it is for this frame."""
+        pre, self._prefetched = self._prefetched, None
+        if pre is not None and pre[0] == _frame_key(frame_in):
+            _, small, event = pre
+            if event is not None:
+                event.synchronize()  # the small copy only, not the stylizer queued after it
+            return np.ascontiguousarray(small.cpu().numpy()[0])
+        h, w = frame_in.shape[-2:]
+        return to_gray_u8(frame_in, scaled_size(h, w, self.config.flow_max_side))[0]
 
     def __call__(self, frame_in: Tensor, stylized: Tensor) -> Tensor:
         check_frames(frame_in, "frame_in")
@@ -139,8 +171,7 @@ class TemporalBlender:
             raise ValueError(f"TemporalBlender: expected one frame (1,3,H,W), got {tuple(frame_in.shape)} and {tuple(stylized.shape)}")
         if stylized.shape != frame_in.shape:
             raise ValueError(f"TemporalBlender: stylized {tuple(stylized.shape)} must match frame_in {tuple(frame_in.shape)}")
-        h, w = frame_in.shape[-2:]
-        gray = to_gray_u8(frame_in, scaled_size(h, w, self.config.flow_max_side))[0]
+        gray = self._gray(frame_in)
         hist = gray_histogram(gray)
         fresh_start = (
             self._prev_out is None
@@ -194,6 +225,13 @@ class TemporalBlender:
             bwd = upsample_flow(bwd, (h, w))
             conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
         return bwd, conf
+
+
+def _frame_key(frame: Tensor) -> tuple:
+    # Same storage, place, shape and (outside inference mode, which keeps none) version counter:
+    # the same frame, not modified in place since.
+    version = None if frame.is_inference() else frame._version
+    return (frame.device, frame.data_ptr(), tuple(frame.shape), tuple(frame.stride()), frame.dtype, version)
 
 
 def _warp_bicubic(image: Tensor, flow: Tensor) -> Tensor:

@@ -193,6 +193,9 @@ class LiveLoop:
             t0 = time.perf_counter()
             x = to_tensor(item.image, device=self.device, dtype=self.dtype)
             t1 = time.perf_counter()
+            prefetch = getattr(self.temporal, "prefetch", None)
+            if prefetch is not None:  # queue the flow input ahead of the network (models.temporal)
+                prefetch(x)
             y = self.stylizer(x)
             t2 = time.perf_counter()
             if self.temporal is not None:

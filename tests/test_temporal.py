@@ -301,3 +301,43 @@ def test_histogram_distance_known_values() -> None:
     assert histogram_distance(gray_histogram(half), gray_histogram(np.roll(half, 3, axis=1))) == 0.0
     with pytest.raises(ValueError, match="HxW uint8"):
         gray_histogram(np.zeros((4, 4, 3), np.uint8))
+
+
+def _devices() -> list[str]:
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+@pytest.mark.parametrize("device", _devices())
+@pytest.mark.parametrize("inference", [False, True])
+def test_prefetch_gives_the_same_output(device: str, inference: bool) -> None:
+    """prefetch() (queue the flow input ahead of the stylizer) changes when the grey copy is
+    made, never the result: bit-identical outputs on a pan, with frames under inference mode too
+    (they keep no version counter); a prefetch for another frame is ignored, not misused."""
+    frames = _pan(5).to(device)
+    g = torch.Generator().manual_seed(5)
+    styl = (frames.cpu() + 0.1 * torch.randn(frames.shape, generator=g)).clamp(0, 1).to(device)
+    plain, pre = TemporalBlender(), TemporalBlender()
+    ctx = torch.inference_mode() if inference else torch.no_grad()
+    with ctx:
+        for i in range(5):
+            x, s = frames[i:i + 1], styl[i:i + 1]
+            want = plain(x, s)
+            if i == 3:  # prefetched the wrong frame: must fall back to converting this one
+                pre.prefetch(frames[4:5])
+            else:
+                pre.prefetch(frames[i:i + 1])  # a new view of the same frame, as GpuPipeline passes
+            got = pre(x, s)
+            assert torch.equal(got, want), f"frame {i}: max diff {float((got - want).abs().max())}"
+            assert pre._prefetched is None  # consumed (or dropped) by the call
+
+
+def test_prefetch_ignored_after_the_frame_changes_in_place() -> None:
+    frames = _pan(2)
+    s = torch.rand(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    plain, pre = TemporalBlender(), TemporalBlender()
+    x0, x1 = frames[0:1].clone(), frames[1:2].clone()
+    plain(x0, s[:1])
+    pre(x0, s[:1])
+    pre.prefetch(x1)
+    x1.mul_(0.5)  # modified after the prefetch: its grey copy is stale
+    assert torch.equal(pre(x1, s[1:]), plain(x1, s[1:]))

@@ -99,6 +99,9 @@ class StyleWorker:
                 applied = fn.mix_dict()  # type: ignore[attr-defined]
             elif mix is not None:
                 raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
+            prefetch = getattr(blender, "prefetch", None)
+            if prefetch is not None:  # queue the flow input ahead of the network (models.temporal)
+                prefetch(x)
             y = fn(x) if preserve_color is None else _with_colors(fn, x, preserve_color)
             if y.shape != x.shape:
                 raise ValueError(f"stylizer {style!r}: expected output shape {tuple(x.shape)}, got {tuple(y.shape)}")

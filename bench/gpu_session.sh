@@ -43,7 +43,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
         --streams 1 --budget-s 40
     step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
     step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 32x64 --iterations 3 --optimizers lbfgs --no-fast \
-        --variants default before
+        --variants default fp32
     step ruder_e2e 60 bash bench/ruder_e2e.sh --device cpu --max-side 64 --iterations 2 --first-iterations 2
     step train_speed 90 "$PY" bench/train_speed.py --device cpu --size 64 --batch 2 --steps 2 \
         --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
@@ -53,8 +53,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 120x160 --iters 3 --no-profile
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
-    step ruder_default 100 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
-        --variants default default+cudnn-bench nchw before
+    step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
+        --variants default before fp32
     step ruder_e2e 150 bash bench/ruder_e2e.sh --device cuda
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \

@@ -4,8 +4,9 @@
 #     run(command="bash bench/gpu_train.sh", carry=[".gpu_data", ".gpu_train"], timeout_s=590)
 # Each style of .gpu_train/styles.tsv trains with its bundled loss net and style weight
 # (standard preset, 256 px, batch 16) for PER_STYLE seconds (SIGINT: training saves its state),
-# then the reached step is exported fp16 with the bundled file's description/licence to
-# $OUT/<name>.safetensors (+ .json, + the log). Evaluate here afterwards with
+# then the reached step is exported fp16 with the bundled file's description/licence as
+# <name>.safetensors (+ .json, + the log), packed two styles per archive, $OUT/train_K.tgz (a device
+# call returns at most 8 files of 16 MiB: 24 loose files would not come back). Evaluate here with
 # bench/style_reference.py --ours wave=OUT/wave.safetensors ... and bench/live_quality.py.
 #     SMOKE=1 bash bench/gpu_train.sh   (here, on the CPU: tiny and short, checks the plumbing)
 set -u
@@ -18,7 +19,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
 else
     DEVICE=cuda SIZE=${SIZE:-256} BATCH=${BATCH:-16} PER_STYLE=${PER_STYLE:-55}
 fi
-mkdir -p "$OUT" "$WORK"
+STAGE=$WORK/out  # per-style results; $OUT only gets the archives and summary.txt
+mkdir -p "$OUT" "$WORK" "$STAGE"
 [ -f .gpu_data/vgg19_imagenet_features.fp16.safetensors ] &&
     export STYLECAST_VGG19_WEIGHTS=$PWD/.gpu_data/vgg19_imagenet_features.fp16.safetensors
 [ -f .gpu_data/lite0.fp16.pth ] && export STYLECAST_LITE0_WEIGHTS=$PWD/.gpu_data/lite0.fp16.pth
@@ -26,16 +28,19 @@ mkdir -p "$OUT" "$WORK"
 { nvidia-smi --query-gpu=name,memory.total --format=csv 2>&1 || true
   echo "device=$DEVICE size=$SIZE batch=$BATCH per_style=${PER_STYLE}s"; } | tee "$OUT/summary.txt"
 
+i=0
+pair=()
 while IFS=$'\t' read -r name img loss sw pc; do
     [ -n "$name" ] || continue
+    i=$((i + 1))
     rm -rf "$WORK/$name.safetensors" "$WORK/$name.safetensors.work"
     t0=$SECONDS
     timeout -s INT "$PER_STYLE" "$PY" -m models.cli train --style ".gpu_train/styles/$img" \
         --content .gpu_train/content --preset standard --loss-net "$loss" --style-weight "$sw" \
         --size "$SIZE" --batch-size "$BATCH" --steps 100000 --lr 1e-3 --device "$DEVICE" \
-        --checkpoint-every 500 --preview-every 100000 -o "$WORK/$name.safetensors" > "$OUT/$name.log" 2>&1
+        --checkpoint-every 500 --preview-every 100000 -o "$WORK/$name.safetensors" > "$STAGE/$name.log" 2>&1
     rc=$?
-    "$PY" - "$name" "$pc" "$WORK" "$OUT" >> "$OUT/$name.log" 2>&1 <<'PY'
+    "$PY" - "$name" "$pc" "$WORK" "$STAGE" >> "$STAGE/$name.log" 2>&1 <<'PY'
 import json, sys
 from pathlib import Path
 from models.train import export_state
@@ -45,6 +50,12 @@ dst = export_state(work / f"{name}.safetensors.work" / "state.pt", out / f"{name
                    description=meta["description"], license=meta["license"], preserve_color=pc)
 print("exported", dst, json.loads(dst.with_suffix(".json").read_text())["training"]["steps"], "steps")
 PY
-    echo "== $name ($loss, sw $sw): train rc=$rc, export rc=$?, $((SECONDS - t0)) s: $(tail -n 1 "$OUT/$name.log")" |
+    echo "== $name ($loss, sw $sw): train rc=$rc, export rc=$?, $((SECONDS - t0)) s: $(tail -n 1 "$STAGE/$name.log")" |
         tee -a "$OUT/summary.txt"
+    pair+=("$name")
+    files=()
+    for n in "${pair[@]}"; do for f in "$n.safetensors" "$n.json" "$n.log"; do
+        [ -f "$STAGE/$f" ] && files+=("$f"); done; done
+    tar czf "$OUT/train_$(((i + 1) / 2)).tgz" -C "$STAGE" "${files[@]}"  # rewritten after each style: a cut call keeps what finished
+    [ $((i % 2)) = 0 ] && pair=()
 done < .gpu_train/styles.tsv

@@ -50,7 +50,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
-    step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 120x160 --iters 3 --no-profile
+    step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 120x160 --iters 3 --no-profile --variants eager-fp32
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
     step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \

@@ -38,7 +38,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     mkdir -p /tmp/stylecast_noav/av /tmp/stylecast_noav/aiortc
     for m in av aiortc; do echo "raise ImportError('$m is absent on the GPU image')" > /tmp/stylecast_noav/$m/__init__.py; done
     export PYTHONPATH=/tmp/stylecast_noav${PYTHONPATH:+:$PYTHONPATH}
-    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py -m cuda
+    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py tests/test_accelerated.py -m cuda
     step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
         --streams 1 --budget-s 40
     step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
@@ -58,7 +58,7 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
     step ruder_e2e 150 bash bench/ruder_e2e.sh --device cuda
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
-        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py
+        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py tests/test_accelerated.py
     step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
     step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1080x1920 --iters 20 --no-profile

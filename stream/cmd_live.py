@@ -38,6 +38,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="pace file/sample/pattern sources at their fps and drop frames like a camera "
                         "(default for window/vcam sinks; file sinks otherwise get every frame in order)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "tensorrt"),
+                   help="how the network runs on a GPU: auto = TensorRT > torch.compile > eager, built on the "
+                        "first frame of each style (seconds; frames are dropped meanwhile), eager if that fails; "
+                        "on a CPU auto is eager (default: auto)")
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px")
     p.set_defaults(func=run)
 
@@ -68,7 +72,13 @@ def run(args: argparse.Namespace) -> int:
     sweep = _sweep_names(args)
     if args.mix is not None or sweep:
         spec = _network_spec(spec, args.mix if args.mix is not None else sweep[0])
-    stylizer = load_stylizer(spec, device=device, preserve_color=args.preserve_color)
+    from models.backends.accelerated import accelerate
+
+    def say(line: str) -> None:  # from any thread, without breaking the progress bar
+        tqdm.write(f"stylecast live: {line}", file=sys.stderr)
+
+    stylizer = accelerate(load_stylizer(spec, device=device, preserve_color=args.preserve_color),
+                          kind=args.backend, device=device, report=say)
     source = open_source(args.source)
     try:
         if not source.is_device and args.sink not in ("window", "vcam") and args.max_frames is None \
@@ -113,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         keys = keys if keys.start() else None
     controls = None
     if window or keys is not None:
-        controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
+        controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg, backend=args.backend,
                                     sweep=bool(sweep), preserve_color=args.preserve_color,
                                     report=lambda m: bar.write(m, file=sys.stderr))
     try:
@@ -128,21 +138,26 @@ def run(args: argparse.Namespace) -> int:
         if keys is not None:
             keys.close()  # the terminal's mode back, also after Ctrl-C
     print(stats.report())
+    running = loop.stylizer
+    if hasattr(running, "describe") and hasattr(running, "failed"):  # an Accelerated stylizer
+        print(f"backend: {running.describe()}")
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
     return 0
 
 
-def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, sweep: bool,  # type: ignore[no-untyped-def]
-                     preserve_color: float | None, report):  # -> LiveControls
+def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: str,  # type: ignore[no-untyped-def]
+                     sweep: bool, preserve_color: float | None, report):  # -> LiveControls
     """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
+    from models.backends.accelerated import accelerate
     from models.registry import list_styles, load_stylizer, style_preserve_color
     from models.temporal import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
 
     controls = LiveControls(
         loop, styles=style_cycle(spec, list_styles()), current=spec,
-        load=lambda s, c: load_stylizer(s, device=device, preserve_color=c),
+        load=lambda s, c: accelerate(load_stylizer(s, device=device, preserve_color=c), kind=backend,
+                                     device=device, report=report),
         colors=style_preserve_color,
         make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
         switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)

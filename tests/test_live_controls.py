@@ -159,14 +159,21 @@ def test_cli_wiring_loads_real_styles_on_keys() -> None:
     sink = SimpleNamespace(on_key=None)
     said: list[str] = []
     _attach_controls(loop, sink, spec=DEFAULT_STYLE, stylizer=first, device="cpu", cfg=TemporalConfig(),
-                     sweep=False, preserve_color=None, report=said.append)
+                     backend="auto", sweep=False, preserve_color=None, report=said.append)
     assert said[0].startswith("keys:")
     sink.on_key("n")
     assert loop.stylizer is not first and said[-1].startswith("style ")
     sink.on_key("c")
-    assert isinstance(loop.stylizer, ColorPreserving)
+    assert isinstance(loop.stylizer, ColorPreserving)  # auto on a CPU: the module itself
     sink.on_key("t")
     assert loop.temporal is not None  # started without: the key turns it on
+    # an explicit --backend reaches the styles the keys load (built lazily, on the first frame)
+    from models.backends.accelerated import Accelerated
+
+    _attach_controls(loop, sink, spec=DEFAULT_STYLE, stylizer=first, device="cpu", cfg=TemporalConfig(),
+                     backend="compile", sweep=False, preserve_color=None, report=said.append)
+    sink.on_key("n")
+    assert isinstance(loop.stylizer, Accelerated) and loop.stylizer.kind == "compile"
 
 
 def test_terminal_keys_from_a_pty_and_mode_restored() -> None:

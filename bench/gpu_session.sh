@@ -56,6 +56,7 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
     step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
         --variants default before fp32
     step ruder_e2e 150 bash bench/ruder_e2e.sh --device cuda
+    step fast_e2e 60 bash bench/ruder_e2e.sh --device cuda --method fast
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
         tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py tests/test_accelerated.py

@@ -4,6 +4,7 @@ write the output. The CLI (offline/cmd_video.py) only parses arguments into a :c
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -80,6 +81,24 @@ def load_fast_stylizer(name: str | None, device: torch.device,
     return load_stylizer(name or DEFAULT_STYLE, device=str(device), dtype=torch.float32, preserve_color=preserve_color)
 
 
+def warn_if_disk_short(job: Job, spec: VideoSpec) -> str | None:
+    """Say (stderr) when the rest of the job probably does not fit on its disk; returns the message."""
+    from offline.ruder import disk
+
+    sample = [job.frame_path(i) for i in range(min(job.n_frames, 10))]
+    frame_bytes = sum(p.stat().st_size for p in sample) / max(len(sample), 1)
+    per_frame = disk.method_counts(spec.method, long_term=spec.ruder.long_term, passes=spec.multipass.passes)
+    need = disk.estimate(n_frames=job.n_frames, height=int(job.meta["height"]), width=int(job.meta["width"]),
+                         frame_png_bytes=frame_bytes, flows_per_frame=per_frame[0], results_per_frame=per_frame[1])
+    done = {name: sum(f.stat().st_size for f in (job.root / name).rglob("*") if f.is_file())
+            if (job.root / name).exists() else 0 for name in ("flows", "out")}
+    left = disk.DiskEstimate(flows=max(0, need.flows - done["flows"]), results=max(0, need.results - done["out"]))
+    msg = disk.warning(job.root, left)
+    if msg:
+        print(f"stylecast video: {msg}", file=sys.stderr)
+    return msg
+
+
 def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = None,
               optimizer: FrameOptimizer | None = None, on_frame: FrameHook | None = None) -> Path:
     """Run (or resume) a job and write the output. ``stylizer``/``optimizer`` may be injected."""
@@ -98,6 +117,7 @@ def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = 
         torch.backends.cudnn.deterministic = True
     job = Job(spec.job_dir or out.with_name(out.name + ".job"), spec.settings(), restart=spec.restart)
     decode_into(job, spec.input, max_side=spec.max_side, max_frames=spec.max_frames)
+    warn_if_disk_short(job, spec)
     flows = FlowCache(job, make_estimator(spec.flow), device)
     if spec.method == "fast":
         stage = run_fast(job, flows, stylizer or load_fast_stylizer(spec.style, device, spec.preserve_color), spec.fast,

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     sweep = _sweep_names(args)
     if args.mix is not None or sweep:
         spec = _network_spec(spec, args.mix if args.mix is not None else sweep[0])
-    from models.backends.accelerated import accelerate
+    from models.backends.accelerated import Accelerated, accelerate
 
     def say(line: str) -> None:  # from any thread, without breaking the progress bar
         tqdm.write(f"stylecast live: {line}", file=sys.stderr)
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
         keys = keys if keys.start() else None
     controls = None
     if window or keys is not None:
-        controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg, backend=args.backend,
-                                    sweep=bool(sweep), preserve_color=args.preserve_color,
+        controls = _attach_controls(loop, sink, spec=spec, stylizer=stylizer, device=device, cfg=cfg,
+                                    backend=args.backend, sweep=bool(sweep), preserve_color=args.preserve_color,
                                     report=lambda m: bar.write(m, file=sys.stderr))
     try:
         stats = loop.run()
@@ -138,9 +138,8 @@ def run(args: argparse.Namespace) -> int:
         if keys is not None:
             keys.close()  # the terminal's mode back, also after Ctrl-C
     print(stats.report())
-    running = loop.stylizer
-    if hasattr(running, "describe") and hasattr(running, "failed"):  # an Accelerated stylizer
-        print(f"backend: {running.describe()}")
+    if isinstance(loop.stylizer, Accelerated):
+        print(f"backend: {loop.stylizer.describe()}")
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
     return 0

@@ -63,6 +63,9 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
     step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
     step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1080x1920 --iters 20 --no-profile
+    # the bundled styles are `light` networks: what `stylecast live` runs by default
+    step gpu_bench_light 90 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench_light.md" --preset light --sizes 720p,1080p \
+        --variants eager-fp32,eager-fp16,compile-ro-fp16-cl --streams 1,4 --budget-s 70
     step train_speed 70 "$PY" bench/train_speed.py --device cuda --preset standard --size 256 --batch 16 64 \
         --variants fp32 bf16 bf16+cl --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 35 "$PY" bench/live_overhead.py --device cuda --sizes 1280x720 1920x1080

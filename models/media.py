@@ -9,9 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 from models.media_image import IMAGE_SUFFIXES, read_image, to_tensor, to_uint8, write_image
-from models.media_video import VideoReader, open_video
 from models.media_write import VIDEO_SUFFIXES, VideoWriter, check_output_path
+
+if TYPE_CHECKING:
+    from models.media_video import VideoReader, open_video
+
+
+def __getattr__(name: str) -> Any:
+    # models.media_video imports PyAV: loaded on first use, so frame conversions and image I/O
+    # (the live loop with a camera or test pattern, training on images) work without it.
+    if name in ("VideoReader", "open_video"):
+        from models import media_video
+
+        return getattr(media_video, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter", "check_output_path",

@@ -2,12 +2,34 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# `stylecast ARGS` in a fresh interpreter where importing PyAV fails, as on the lent GPU machine
+# (which has torch and OpenCV but no av); it also asserts that nothing imported av.
+_NO_PYAV = (
+    "import sys\n"
+    "class Block:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'av' or name.startswith('av.'):\n"
+    "            raise ImportError('PyAV blocked')\n"
+    "sys.meta_path.insert(0, Block())\n"
+    "from models.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "assert 'av' not in sys.modules\n"
+    "sys.exit(rc)\n"
+)
+
+
+def cli_without_pyav(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _NO_PYAV, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=str(ROOT))
 SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
 
 

@@ -165,23 +165,9 @@ def test_cuda_live_compiles_on_its_model_thread_and_matches_eager(tmp_path: Path
 def test_live_on_a_test_pattern_needs_no_pyav(tmp_path: Path) -> None:
     """The lent GPU machine has no PyAV: `stylecast live --source pattern --sink null` (what the
     CUDA test above runs there) must not import av. Subprocess in which importing av fails."""
-    import subprocess
-    import sys
+    from tests.conftest import cli_without_pyav
 
-    code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'av' or name.startswith('av.'):\n"
-        "            raise ImportError('PyAV blocked')\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "from models.cli import main\n"
-        "rc = main(sys.argv[1:])\n"
-        "assert 'av' not in sys.modules\n"
-        "sys.exit(rc)\n"
-    )
-    r = subprocess.run([sys.executable, "-c", code, "live", "--source", "pattern", "--sink", "null", "--max-frames", "3",
-                        "--max-side", "48", "--device", "cpu", "--backend", "compile"],
-                       capture_output=True, text=True, timeout=240, cwd=str(Path(__file__).resolve().parents[1]))
+    r = cli_without_pyav("live", "--source", "pattern", "--sink", "null", "--max-frames", "3", "--max-side", "48",
+                         "--device", "cpu", "--backend", "compile")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "3 frames out" in r.stdout and "backend: eager (plain module)" in r.stdout

@@ -48,6 +48,13 @@ def expect(w_light: float):
     return lambda f: abs(grey(f) - level) < CODEC_TOL
 
 
+async def start(app) -> tuple[TestServer, str]:
+    """``app`` served on 127.0.0.1 at a free port: the server (close it) and its base URL."""
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    return server, str(server.make_url("")).rstrip("/")
+
+
 def run(coro, timeout: float = 90.0):
     async def bounded():
         return await asyncio.wait_for(coro, timeout)
@@ -87,10 +94,7 @@ def test_worker_applies_mix_without_reloading() -> None:
 def test_mirror_blend_over_data_channel_and_http() -> None:
     async def main():
         factory, loads = make_factory()
-        server = TestServer(create_app(ServerConfig(style="toy:dark", temporal=False), factory, styles=STYLES),
-                            host="127.0.0.1", port=0)
-        await server.start_server()
-        base = str(server.make_url("")).rstrip("/")
+        server, base = await start(create_app(ServerConfig(style="toy:dark", temporal=False), factory, styles=STYLES))
         try:
             async with aiohttp.ClientSession() as s:
                 async with s.get(f"{base}/styles") as r:
@@ -132,9 +136,7 @@ def test_broadcast_blend_needs_token_and_shows_in_stats() -> None:
     async def main():
         factory, _loads = make_factory()
         cfg = ServerConfig(style="toy:dark", temporal=False, source="sample", source_size=(H, W), source_fps=30)
-        server = TestServer(create_app(cfg, factory, styles=STYLES), host="127.0.0.1", port=0)
-        await server.start_server()
-        base = str(server.make_url("")).rstrip("/")
+        server, base = await start(create_app(cfg, factory, styles=STYLES))
         try:
             viewer = await connect(base, mode="view")
             try:

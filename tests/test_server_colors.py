@@ -7,7 +7,6 @@ import aiohttp
 import numpy as np
 import pytest
 import torch
-from aiohttp.test_utils import TestServer
 
 from models.color import ColorPreserving, rgb_to_yiq
 from stream.server.app import create_app
@@ -17,7 +16,7 @@ from stream.server.settings import parse_settings
 from stream.server.styles import StyleInfo
 from stream.server.tracks import StreamState
 from stream.server.worker import StyleWorker
-from tests.test_multistyle_server import run, wait_frames
+from tests.test_multistyle_server import run, start, wait_frames
 
 RED = (200, 60, 40)  # luma 0.299*200 + 0.587*60 + 0.114*40 = 99.6
 LUMA = 99.6
@@ -90,10 +89,7 @@ def test_mirror_colours_over_data_channel_and_http() -> None:
         return pred
 
     async def main() -> None:
-        server = TestServer(create_app(ServerConfig(style="grey", temporal=False), factory, styles=STYLES),
-                            host="127.0.0.1", port=0)
-        await server.start_server()
-        base = str(server.make_url("")).rstrip("/")
+        server, base = await start(create_app(ServerConfig(style="grey", temporal=False), factory, styles=STYLES))
         try:
             async with aiohttp.ClientSession() as s:
                 async with s.get(f"{base}/styles") as r:

@@ -10,7 +10,7 @@ import torch
 from models import train as T
 from models.checkpoint import load_style
 from models.errors import UserError
-from tests.conftest import shared_path
+from tests.conftest import cli_without_pyav, shared_path
 
 
 def _cfg(tmp_path: Path, **kw) -> T.TrainConfig:
@@ -134,9 +134,6 @@ def test_training_on_images_needs_no_pyav(tmp_path: Path) -> None:
     """A lent GPU machine has torch and OpenCV but not PyAV: `stylecast train` on image content
     (and image reading/writing in general) must not import av. Run in a subprocess where importing
     av fails."""
-    import subprocess
-    import sys
-
     import numpy as np
 
     from models.media_image import write_image
@@ -144,22 +141,9 @@ def test_training_on_images_needs_no_pyav(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     write_image(tmp_path / "style.png", rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
     write_image(tmp_path / "content.png", rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
-    code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'av' or name.startswith('av.'):\n"
-        "            raise ImportError('PyAV blocked')\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "from models.cli import main\n"
-        "rc = main(sys.argv[1:])\n"
-        "assert 'av' not in sys.modules\n"
-        "sys.exit(rc)\n"
-    )
     out = tmp_path / "tiny.safetensors"
-    r = subprocess.run([sys.executable, "-c", code, "train", "--style", str(tmp_path / "style.png"), "--content",
-                        str(tmp_path / "content.png"), "--size", "32", "--style-size", "48", "--batch-size", "1",
-                        "--steps", "2", "--device", "cpu", "-o", str(out)],
-                       capture_output=True, text=True, timeout=240, cwd=str(Path(__file__).resolve().parents[1]))
+    r = cli_without_pyav("train", "--style", str(tmp_path / "style.png"), "--content", str(tmp_path / "content.png"),
+                         "--size", "32", "--style-size", "48", "--batch-size", "1", "--steps", "2", "--device", "cpu",
+                         "-o", str(out))
     assert r.returncode == 0, r.stderr[-2000:]
     assert out.is_file()

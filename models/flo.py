@@ -12,11 +12,12 @@ offline job caches (``offline.ruder.flowcache``).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from models.media_write import write_bytes_atomic
 
 MAGIC = 202021.25
 UNKNOWN_THRESH = 1e9
@@ -44,7 +45,7 @@ def write_flo(path: str | os.PathLike, flow: np.ndarray) -> None:
         raise ValueError(f"write_flo: expected HxWx2 flow, got shape {flow.shape}")
     h, w = flow.shape[:2]
     header = np.array([MAGIC], "<f4").tobytes() + np.array([w, h], "<i4").tobytes()
-    _write_atomic(Path(path), header + np.ascontiguousarray(flow).tobytes())
+    write_bytes_atomic(Path(path), header + np.ascontiguousarray(flow).tobytes())
 
 
 KITTI_SCALE = 64.0
@@ -66,7 +67,7 @@ def write_flow_png(path: str | os.PathLike, flow: np.ndarray, *, compression: in
                                          cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
     if not ok:
         raise ValueError(f"{path}: PNG encoding failed")
-    _write_atomic(Path(path), buf.tobytes())
+    write_bytes_atomic(Path(path), buf.tobytes())
 
 
 def read_flow_png(path: str | os.PathLike) -> np.ndarray:
@@ -79,17 +80,6 @@ def read_flow_png(path: str | os.PathLike) -> np.ndarray:
     uv = (img[..., 2:0:-1].astype(np.float32) - 2**15) / KITTI_SCALE  # R = u, G = v
     uv[img[..., 0] == 0] = 1e10
     return uv
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def valid_mask(flow: np.ndarray) -> np.ndarray:

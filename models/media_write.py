@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -54,6 +55,20 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...]) -> Path:
     if path.is_dir():
         raise UserError(f"output path is a directory: {path}")
     return path
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``data`` to ``path`` through a temp file in the same directory and a rename, so a reader
+    (or a resumed job) never sees a partial file. The temp name ends in ``.part``, after the real
+    suffix, so a crash leaves nothing a ``*.png`` / ``*.flo`` listing would pick up."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def temp_path_for(path: Path) -> Path:

@@ -227,6 +227,15 @@ class TemporalBlender:
         return bwd, conf
 
 
+def prefetch_flow_input(blender: object, frame_in: Tensor) -> None:
+    """Call before queueing ``frame_in``'s stylization: :meth:`TemporalBlender.prefetch` when
+    ``blender`` has it (a blender is any ``(frame_in, stylized) -> output`` callable; others
+    are left alone)."""
+    prefetch = getattr(blender, "prefetch", None)
+    if prefetch is not None:
+        prefetch(frame_in)
+
+
 def _frame_key(frame: Tensor) -> tuple:
     # Same storage, place, shape and (outside inference mode, which keeps none) version counter:
     # the same frame, not modified in place since.

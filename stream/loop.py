@@ -25,6 +25,7 @@ from torch import Tensor
 
 from models.errors import UserError
 from models.media import fit_size, to_tensor, to_uint8
+from models.temporal import prefetch_flow_input
 from stream.sinks import Sink
 from stream.sources import Source, SourceLost
 from stream.stats import FrameTiming, LiveStats
@@ -193,9 +194,7 @@ class LiveLoop:
             t0 = time.perf_counter()
             x = to_tensor(item.image, device=self.device, dtype=self.dtype)
             t1 = time.perf_counter()
-            prefetch = getattr(self.temporal, "prefetch", None)
-            if prefetch is not None:  # queue the flow input ahead of the network (models.temporal)
-                prefetch(x)
+            prefetch_flow_input(self.temporal, x)  # queued ahead of the network (models.temporal)
             y = self.stylizer(x)
             t2 = time.perf_counter()
             if self.temporal is not None:

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from models.color import ColorPreserving, preserve_color
 from models.contracts import default_dtype
+from models.temporal import prefetch_flow_input
 
 Stylizer = Callable[[Tensor], Tensor]
 StylizerFactory = Callable[[str], Stylizer]
@@ -99,9 +100,7 @@ class StyleWorker:
                 applied = fn.mix_dict()  # type: ignore[attr-defined]
             elif mix is not None:
                 raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
-            prefetch = getattr(blender, "prefetch", None)
-            if prefetch is not None:  # queue the flow input ahead of the network (models.temporal)
-                prefetch(x)
+            prefetch_flow_input(blender, x)  # queued ahead of the network (models.temporal)
             y = fn(x) if preserve_color is None else _with_colors(fn, x, preserve_color)
             if y.shape != x.shape:
                 raise ValueError(f"stylizer {style!r}: expected output shape {tuple(x.shape)}, got {tuple(y.shape)}")

@@ -5,7 +5,7 @@ models.flow convention). ``weights(prev, cur)`` are Ruder et al.'s consistency w
 grid from the pair (cur->prev, prev->cur), the same check the live pipeline uses.
 
 Cache files are KITTI 16-bit PNGs (``fwd_A_B.png``, :func:`models.flo.write_flow_png`): 1/64 px
-steps, ~7x smaller than ``.flo`` (a 1080p pair of directions: ~4.5 MB instead of 33 MB; the
+steps, ~7x smaller than ``.flo`` (a 1080p pair of directions: ~4 MB instead of 33 MB; the
 default long-term set needs 4 pairs per frame). A computed flow is used as read back from its
 file, so an interrupted and resumed job sees exactly the flows an uninterrupted one does.
 ``fwd_A_B.flo`` files placed in ``flows/`` beforehand (e.g. ground truth), or left by jobs of
@@ -45,7 +45,7 @@ def make_estimator(name: str) -> FlowEstimator:
 
 class FlowCache:
     # Decoded flows kept in memory: a frame asks for the same pair up to three times (both
-    # directions for the weights, one for the warp), and a PNG decode costs ~13 ms at 1024x436.
+    # directions for the weights, one for the warp), and a PNG decode costs ~20 ms at 1024x436.
     MEMORY = 8
 
     def __init__(self, job: Job, estimator: FlowEstimator, device: torch.device | str = "cpu") -> None:

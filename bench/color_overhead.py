@@ -1,4 +1,4 @@
-"""What colour preservation (models.color) adds to a style network's forward pass.
+"""What colour preservation (models.nets.color) adds to a style network's forward pass.
 
 Times the bundled udnie network alone and wrapped in ColorPreserving at each size, in the same
 run (median of --iters calls after a warm-up), and prints the ratio.
@@ -17,9 +17,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.color import ColorPreserving  # noqa: E402
+from models.nets.color import ColorPreserving  # noqa: E402
 from models.contracts import default_dtype  # noqa: E402
-from models.registry import load_stylizer  # noqa: E402
+from models.styles.registry import load_stylizer  # noqa: E402
 
 
 def _time(fn, x: torch.Tensor, iters: int) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.cmd_bench import bench_main as main  # noqa: E402
+from models.cli.cmd_bench import bench_main as main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["--device", "cpu", *sys.argv[1:]]))

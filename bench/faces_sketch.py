@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
-from models.lossnets import build_loss_network  # noqa: E402
-from models.losses import content_loss, gram, style_loss  # noqa: E402
+from models.losses.networks import build_loss_network  # noqa: E402
+from models.losses.functional import content_loss, gram, style_loss  # noqa: E402
 from offline.faces import FaceStyleConfig, FaceStylizer, load_exemplars  # noqa: E402
 from offline.faces.landmarks import default_detector  # noqa: E402
 from offline.faces.quality import ssim  # noqa: E402

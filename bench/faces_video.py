@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 from models import media  # noqa: E402
-from models.flow import DISFlow  # noqa: E402
-from models.metrics import warping_error  # noqa: E402
+from models.flow.estimators import DISFlow  # noqa: E402
+from models.temporal.metrics import warping_error  # noqa: E402
 from offline.faces import FaceStyleConfig, FaceStylizer, load_exemplars  # noqa: E402
 from offline.faces.landmarks import default_detector  # noqa: E402
 from offline.faces.video import VideoFaceStylizer  # noqa: E402

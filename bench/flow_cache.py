@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Size and write/read time of one cached optical flow: Middlebury .flo (float32) against the
-KITTI 16-bit PNG the offline job now writes (models.flo), on a real DIS flow between two Sintel
+KITTI 16-bit PNG the offline job now writes (models.flow.files), on a real DIS flow between two Sintel
 frames at full size (1024x436). Prints a markdown table; also the quantisation error.
 
     .venv/bin/python bench/flow_cache.py            # needs ../shared (Sintel mountain_2)
@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from models.flo import read_flo, read_flow_png, write_flo, write_flow_png  # noqa: E402
-from models.flow import DISConfig, DISFlow  # noqa: E402
-from models.media_image import read_image, to_tensor  # noqa: E402
+from models.flow.files import read_flo, read_flow_png, write_flo, write_flow_png  # noqa: E402
+from models.flow.estimators import DISConfig, DISFlow  # noqa: E402
+from models.io.image import read_image, to_tensor  # noqa: E402
 
 SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
 

@@ -38,19 +38,19 @@ if [ "${SMOKE:-0}" = 1 ]; then
     mkdir -p /tmp/stylecast_noav/av /tmp/stylecast_noav/aiortc
     for m in av aiortc; do echo "raise ImportError('$m is absent on the GPU image')" > /tmp/stylecast_noav/$m/__init__.py; done
     export PYTHONPATH=/tmp/stylecast_noav${PYTHONPATH:+:$PYTHONPATH}
-    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py tests/test_accelerated.py -m cuda
+    step tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/backends/test_backends.py tests/backends/test_gpu_pipeline.py tests/offline/test_lbfgs.py tests/offline/test_ruder_fast_paths.py tests/backends/test_accelerated.py -m cuda
     step gpu_bench 120 "$PY" bench/gpu_bench.py --device cpu --out "$OUT/gpu_bench.md" --sizes 240p --iters 2 \
         --streams 1 --budget-s 40
-    step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 64x128 --iterations 2
-    step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 32x64 --iterations 3 --optimizers lbfgs --no-fast \
+    step ruder 90 "$PY" bench/ruder_gpu.py --device cpu --size 128x64 --iterations 2
+    step ruder_default 30 "$PY" bench/ruder_gpu.py --device cpu --size 64x32 --iterations 3 --optimizers lbfgs --no-fast \
         --variants default fp32
     step ruder_e2e 60 bash bench/ruder_e2e.sh --device cpu --max-side 64 --iterations 2 --first-iterations 2
     step train_speed 90 "$PY" bench/train_speed.py --device cpu --size 64 --batch 2 --steps 2 \
         --variants fp32 --loss-nets vgg19_relu4_1 efficientnet_lite0
     step live_overhead 60 "$PY" bench/live_overhead.py --device cpu --sizes 160x120 --reps 2
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
-    step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 54x128 --fill 110 --iters 10
-    step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 120x160 --iters 3 --no-profile --variants eager-fp32
+    step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 128x54 --fill 110 --iters 10
+    step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 160x120 --iters 3 --no-profile --variants eager-fp32
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
     step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
@@ -59,10 +59,10 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
     step fast_e2e 60 bash bench/ruder_e2e.sh --device cuda --method fast
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
-        tests/test_backends.py tests/test_gpu_pipeline.py tests/test_lbfgs.py tests/test_ruder_fast_paths.py tests/test_accelerated.py
-    step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/test_color.py tests/test_warp_consistency.py
+        tests/backends/test_backends.py tests/backends/test_gpu_pipeline.py tests/offline/test_lbfgs.py tests/offline/test_ruder_fast_paths.py tests/backends/test_accelerated.py
+    step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/nets/test_color.py tests/flow/test_warp_consistency.py
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
-    step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1080x1920 --iters 20 --no-profile
+    step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1920x1080 --iters 20 --no-profile
     # the bundled styles are `light` networks: what `stylecast live` runs by default
     step gpu_bench_light 90 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench_light.md" --preset light --sizes 720p,1080p \
         --variants eager-fp32,eager-fp16,compile-ro-fp16-cl --streams 1,4 --budget-s 70

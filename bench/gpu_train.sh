@@ -43,7 +43,7 @@ while IFS=$'\t' read -r name img loss sw pc; do
     "$PY" - "$name" "$pc" "$WORK" "$STAGE" >> "$STAGE/$name.log" 2>&1 <<'PY'
 import json, sys
 from pathlib import Path
-from models.train import export_state
+from models.training.loop import export_state
 name, pc, work, out = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 meta = json.loads(Path(f"models/styles/{name}.json").read_text())
 dst = export_state(work / f"{name}.safetensors.work" / "state.pt", out / f"{name}.safetensors", name=name,

@@ -28,8 +28,8 @@ HELD_OUT = {"golden_gate", "chelsea", "coffee"}
 def main() -> int:
     import cv2
 
-    from models.style_images import render_style_image
-    from models.train_data import load_content
+    from models.styles.procedural import render_style_image
+    from models.training.data import load_content
 
     if OUT.exists():
         shutil.rmtree(OUT)

@@ -8,8 +8,8 @@ iteration, which the per-frame budget of `stylecast video --method ruder` (1000 
 frame, target < 10 s at 1024x436 on an H100/H200) must also pay. Both run --fill iterations to fill the
 100-pair memory, then --iters timed iterations (median of per-chunk times, 10 iterations per chunk).
 
-    python bench/lbfgs_overhead.py --device cuda            # 436x1024
-    python bench/lbfgs_overhead.py --device cpu --size 218x512 --fill 110 --iters 20
+    python bench/lbfgs_overhead.py --device cuda            # 1024x436
+    python bench/lbfgs_overhead.py --device cpu --size 512x218 --fill 110 --iters 20
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def run(kind: str, dev: torch.device, shape: tuple[int, ...], fill: int, iters: 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--size", default="436x1024", help="HxW")
+    ap.add_argument("--size", default="1024x436", help="WxH, as in the CLI")
     ap.add_argument("--fill", type=int, default=110, help="iterations before timing (fills the 100 pairs)")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
@@ -78,7 +78,7 @@ def main() -> int:
     dev = torch.device(a.device)
     if dev.type == "cpu":
         torch.set_num_threads(a.threads)
-    h, w = (int(v) for v in a.size.split("x"))
+    w, h = (int(v) for v in a.size.split("x"))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"# {name}; torch {torch.__version__}; x = 1x3x{h}x{w} float32; history 100; "
           f"{a.fill} fill iterations, median over chunks of 10 of {a.iters} timed iterations")

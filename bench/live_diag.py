@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from live_quality import clips, stylizers  # noqa: E402
-from models.consistency import disocclusion, motion_boundary  # noqa: E402
-from models.flow import DISConfig, DISFlow, flow_to_tensor  # noqa: E402
-from models.metrics import pair_warping_errors  # noqa: E402
-from models.temporal import TemporalBlender, TemporalConfig, _gray_tensor  # noqa: E402
-from models.warp import inside_mask, warp  # noqa: E402
+from models.flow.consistency import disocclusion, motion_boundary  # noqa: E402
+from models.flow.estimators import DISConfig, DISFlow, flow_to_tensor  # noqa: E402
+from models.temporal.metrics import pair_warping_errors  # noqa: E402
+from models.temporal.blender import TemporalBlender, TemporalConfig, _gray_tensor  # noqa: E402
+from models.flow.warp import inside_mask, warp  # noqa: E402
 
 
 def cached(cache: Path, frames: int, side: int, only: list[str] | None = None) -> dict[str, dict]:
@@ -89,7 +89,7 @@ def run(cfg: TemporalConfig, x: torch.Tensor, per: torch.Tensor) -> tuple[torch.
 
 def split(x: torch.Tensor, out: torch.Tensor, fl: torch.Tensor, fb: torch.Tensor, confs: list[torch.Tensor]) -> np.ndarray:
     """(T-1, 3): E_warp, share of the masked error sum on live-confident / unconfident pixels."""
-    from models.consistency import consistency_weights
+    from models.flow.consistency import consistency_weights
 
     m = consistency_weights(fl, fb)
     rows = []

@@ -24,10 +24,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.consistency import consistency_weights, motion_boundary  # noqa: E402
-from models.flo import read_flo, valid_mask  # noqa: E402
-from models.flow import DISConfig, DISFlow, flow_to_tensor, scaled_size, to_gray_u8  # noqa: E402
-from models.warp import inside_mask, warp  # noqa: E402
+from models.flow.consistency import consistency_weights, motion_boundary  # noqa: E402
+from models.flow.files import read_flo, valid_mask  # noqa: E402
+from models.flow.estimators import DISConfig, DISFlow, flow_to_tensor, scaled_size, to_gray_u8  # noqa: E402
+from models.flow.warp import inside_mask, warp  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "flow"
 

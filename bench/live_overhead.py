@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.contracts import default_dtype  # noqa: E402
-from models.media_image import to_tensor, to_uint8  # noqa: E402  (not models.media: no PyAV on the GPU image)
-from models.temporal import TemporalBlender, TemporalConfig  # noqa: E402
-from models.transformer import TransformerNet, preset  # noqa: E402
+from models.io.image import to_tensor, to_uint8  # noqa: E402  (not models.io: no PyAV on the GPU image)
+from models.temporal.blender import TemporalBlender, TemporalConfig  # noqa: E402
+from models.nets.transformer import TransformerNet, preset  # noqa: E402
 
 VARIANTS = {
     "default (fast, 320, fwd-bwd, photometric, bicubic history, restore lost)": TemporalConfig(),

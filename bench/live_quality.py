@@ -6,7 +6,7 @@ bundled default style when models/styles has one), every frame is stylized once,
 TemporalBlender variants are run over those per-frame outputs exactly as the live loop does.
 
 Figures per variant:
-- E_warp (Lai et al. 2018, models.metrics) with flows estimated on the ORIGINAL clip by DIS
+- E_warp (Lai et al. 2018, models.temporal.metrics) with flows estimated on the ORIGINAL clip by DIS
   "medium" at full clip resolution (an estimator different in preset from the live one);
   ratio = E_warp(variant) / E_warp(per-frame). Acceptance: <= 0.5.
 - Gram style loss, ImageNet VGG19 relu1_1..relu5_1 (Gatys et al. 2016):
@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(SHARED / "tools"))
 
-from models.flow import DISConfig, DISFlow  # noqa: E402
-from models.losses import gram  # noqa: E402
-from models.metrics import pair_warping_errors  # noqa: E402
-from models.temporal import TemporalBlender, TemporalConfig  # noqa: E402
+from models.flow.estimators import DISConfig, DISFlow  # noqa: E402
+from models.losses.functional import gram  # noqa: E402
+from models.temporal.metrics import pair_warping_errors  # noqa: E402
+from models.temporal.blender import TemporalBlender, TemporalConfig  # noqa: E402
 
 NETS = {"wave": "wave.jpg", "scream": "the_scream.jpg", "udnie": "udnie.jpg"}
 VGG_TAPS = {1: "relu1_1", 6: "relu2_1", 11: "relu3_1", 20: "relu4_1", 29: "relu5_1"}
@@ -87,7 +87,7 @@ def stylizers(bundled: tuple[str, ...] = ()) -> dict[str, tuple[torch.nn.Module,
         for k, v in NETS.items()
     }
     try:
-        from models.registry import DEFAULT_STYLE, list_styles, load_stylizer
+        from models.styles.registry import DEFAULT_STYLE, list_styles, load_stylizer
 
         have = {e.name for e in list_styles() if e.source == "bundled"}
         for name in dict.fromkeys((DEFAULT_STYLE, *bundled)):

@@ -6,8 +6,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent / "shared" / "tools"))
 import reference_nets as rn
-from models.media import open_video, VideoWriter
-from models.sample import sample_frames, sample_flow
+from models.io import open_video, VideoWriter
+from models.io.sample import sample_frames, sample_flow
 from offline import stylize as st
 
 torch.set_num_threads(2)

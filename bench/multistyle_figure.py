@@ -21,8 +21,8 @@ def main() -> None:
     a = ap.parse_args()
     import cv2
 
-    from models.media import read_image, to_tensor, to_uint8, write_image
-    from models.registry import load_stylizer, style_metadata
+    from models.io import read_image, to_tensor, to_uint8, write_image
+    from models.styles.registry import load_stylizer, style_metadata
 
     photo = read_image(a.photo)
     photo = cv2.resize(photo, (round(photo.shape[1] * 2 * a.height / photo.shape[0]), 2 * a.height),

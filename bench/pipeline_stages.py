@@ -9,8 +9,8 @@ depend on the weights); needs no av/aiortc. Also end to end with the temporal bl
 without TemporalBlender.prefetch (flow input queued ahead of the network, so the CPU flow
 overlaps the GPU).
 
-    python bench/pipeline_stages.py --device cuda --size 1080x1920
-    .venv/bin/python bench/pipeline_stages.py --device cpu --size 120x160 --iters 3   # plumbing
+    python bench/pipeline_stages.py --device cuda --size 1920x1080
+    .venv/bin/python bench/pipeline_stages.py --device cpu --size 160x120 --iters 3   # plumbing
 """
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from models.backends import build_backend  # noqa: E402
-from models.backends.benchmark import VARIANTS  # noqa: E402
-from models.backends.benchmark import moving_frames  # noqa: E402
+from models.cli.bench_harness import VARIANTS  # noqa: E402
+from models.cli.bench_harness import moving_frames  # noqa: E402
 from models.gpu_pipeline import GpuPipeline, frames_from_u8, frames_to_u8  # noqa: E402
-from models.temporal import TemporalBlender  # noqa: E402
+from models.temporal.blender import TemporalBlender  # noqa: E402
 
 
 class NoPrefetch:
@@ -42,7 +42,7 @@ class NoPrefetch:
 
     def __call__(self, frame_in: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
         return self._b(frame_in, stylized)
-from models.transformer import PRESETS, TransformerNet  # noqa: E402
+from models.nets.transformer import PRESETS, TransformerNet  # noqa: E402
 
 
 def timed(fn: Callable[[], object], dev: torch.device, iters: int) -> float:
@@ -65,13 +65,13 @@ def timed(fn: Callable[[], object], dev: torch.device, iters: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--size", default="1080x1920", help="HxW")
+    ap.add_argument("--size", default="1920x1080", help="WxH, as in the CLI")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--variants", nargs="+", default=["eager-fp16", "eager-fp32"])
     ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args(argv)
     dev = torch.device(args.device)
-    h, w = (int(v) for v in args.size.split("x"))
+    w, h = (int(v) for v in args.size.split("x"))
     cuda = dev.type == "cuda"
     name = torch.cuda.get_device_name(dev) if cuda else "cpu"
     print(f"# {name}; torch {torch.__version__}; {h}x{w}; median of {args.iters}")

@@ -7,7 +7,7 @@ size, so no data is needed except VGG19 weights (--loss-weights / $STYLECAST_VGG
 without them a randomly initialised VGG19 of the same cost is used and flagged).
 
     python bench/ruder_gpu.py --device cuda                # 1024x436, 100 iterations
-    python bench/ruder_gpu.py --device cpu --size 64x128 --iterations 5
+    python bench/ruder_gpu.py --device cpu --size 128x64 --iterations 5
     python bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast  # the default
 """
 from __future__ import annotations
@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from models.lossnets import build_loss_network  # noqa: E402
-from models.transformer import PRESETS, TransformerNet  # noqa: E402
-from models.warp import blend, warp  # noqa: E402
-from models.consistency import consistency_weights  # noqa: E402
+from models.losses.networks import build_loss_network  # noqa: E402
+from models.nets.transformer import PRESETS, TransformerNet  # noqa: E402
+from models.flow.warp import blend, warp  # noqa: E402
+from models.flow.consistency import consistency_weights  # noqa: E402
 from offline.ruder.config import OptimConfig  # noqa: E402
 import offline.ruder.optimize as om  # noqa: E402
 from offline.ruder.optimize import FrameOptimizer, random_init  # noqa: E402
@@ -55,7 +55,7 @@ VARIANTS = {
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--size", default="436x1024", help="HxW")
+    ap.add_argument("--size", default="1024x436", help="WxH, as in the CLI")
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--loss-weights", default=os.environ.get("STYLECAST_VGG19_WEIGHTS",
                     str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors")))
@@ -67,22 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (1 avoids OpenMP contention on shared machines)")
     args = ap.parse_args(argv)
     dev = torch.device(args.device)
-    h, w = (int(v) for v in args.size.split("x"))
+    w, h = (int(v) for v in args.size.split("x"))
     if dev.type == "cpu":
         torch.set_num_threads(args.threads)
     weights = args.loss_weights if Path(args.loss_weights).is_file() else None
     if weights:
         net = build_loss_network("vgg19", weights=weights)
     else:  # same FLOPs, untrained: timings only
-        import models.lossnets as ln
-        import models.lossnets_vgg as lv
+        import models.losses.networks as ln
+        import models.losses.vgg as lv
         trunk, index = lv.build_features("vgg19")
         style, content = lv.DEFAULT_TAPS["vgg19"]
         net = ln.LossNetwork("vgg19", trunk, list(index), [*style, content], style, content, lv.MEAN, lv.STD)
         net._vgg_index = index
     net = net.to(dev)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    print(f"# device={name} size={h}x{w} iterations={args.iterations} torch={torch.__version__} "
+    print(f"# device={name} size={w}x{h} iterations={args.iterations} torch={torch.__version__} "
           f"autocast={'off' if args.no_autocast else 'bf16 (cuda only)'} vgg_weights={'real' if weights else 'RANDOM'}")
     real_tf32 = om.tf32_matmul
     g = torch.Generator().manual_seed(0)

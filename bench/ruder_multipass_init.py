@@ -21,9 +21,9 @@ from offline.ruder.job import read_png, u8_to_tensor  # noqa: E402
 from offline.ruder.optimize import FrameOptimizer  # noqa: E402
 from offline.ruder.pipeline import VideoSpec, run_video  # noqa: E402
 from offline.ruder.synthetic import pan_clip, write_pan_job_inputs  # noqa: E402
-from models.lossnets import build_loss_network  # noqa: E402
-from models.losses import style_loss  # noqa: E402
-from models.metrics import warping_error  # noqa: E402
+from models.losses.networks import build_loss_network  # noqa: E402
+from models.losses.functional import style_loss  # noqa: E402
+from models.temporal.metrics import warping_error  # noqa: E402
 S = os.environ.get("STYLECAST_SHARED", str(ROOT.parent / "shared"))
 TAPS = ["relu1_1", "relu2_1"]
 tex = cv2.resize(read_png(Path(S, "data/content/chelsea.png")), (96, 72), interpolation=cv2.INTER_AREA)

@@ -25,9 +25,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from models.consistency import consistency_weights, disocclusion  # noqa: E402
-from models.flo import read_flo  # noqa: E402
-from models.warp import inside_mask  # noqa: E402
+from models.flow.consistency import consistency_weights, disocclusion  # noqa: E402
+from models.flow.files import read_flo  # noqa: E402
+from models.flow.warp import inside_mask  # noqa: E402
 from offline.ruder.flowcache import make_estimator  # noqa: E402
 from offline.ruder.job import read_png, u8_to_tensor  # noqa: E402
 

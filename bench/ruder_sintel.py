@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from models.lossnets import build_loss_network  # noqa: E402
-from models.losses import content_loss, style_loss  # noqa: E402
-from models.metrics import warping_error  # noqa: E402
+from models.losses.networks import build_loss_network  # noqa: E402
+from models.losses.functional import content_loss, style_loss  # noqa: E402
+from models.temporal.metrics import warping_error  # noqa: E402
 from offline.ruder.evaluate import long_range_error  # noqa: E402
 from offline.ruder.config import MultipassConfig, OptimConfig, RuderConfig  # noqa: E402
 from offline.ruder.job import read_png, u8_to_tensor  # noqa: E402

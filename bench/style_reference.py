@@ -25,7 +25,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def _load(path: Path, size: int, *, long_side: bool = False) -> torch.Tensor:
-    from models.media import read_image, to_tensor
+    from models.io import read_image, to_tensor
     x = to_tensor([read_image(path)], device="cpu", dtype=torch.float32)
     h, w = x.shape[-2:]
     s = size / (max(h, w) if long_side else min(h, w))
@@ -34,12 +34,12 @@ def _load(path: Path, size: int, *, long_side: bool = False) -> torch.Tensor:
 
 def _ours(spec: str) -> torch.nn.Module:
     """A registry name, a .safetensors file, or a training state.pt (exported to a temp file)."""
-    from models.registry import load_stylizer
+    from models.styles.registry import load_stylizer
 
     if spec.endswith(".pt"):
         import tempfile
 
-        from models.train import export_state
+        from models.training.loop import export_state
         spec = str(export_state(spec, Path(tempfile.mkdtemp()) / "state.safetensors", half=False))
     return load_stylizer(spec).float().eval()
 
@@ -56,8 +56,8 @@ def main() -> None:
     sys.path.insert(0, str(SHARED / "tools"))
     import reference_nets  # type: ignore[import-not-found]
 
-    from models.losses import content_loss, gram, style_loss
-    from models.lossnets import build_loss_network
+    from models.losses.functional import content_loss, gram, style_loss
+    from models.losses.networks import build_loss_network
 
     torch.set_grad_enabled(False)
     net = build_loss_network("vgg19", weights=str(SHARED / "weights/vgg19_imagenet_features.fp16.safetensors"),
@@ -100,7 +100,7 @@ def main() -> None:
 def _figure(rows: list[list[torch.Tensor]], path: str, h: int) -> None:
     import numpy as np
 
-    from models.media import to_uint8, write_image
+    from models.io import to_uint8, write_image
 
     def fit(t: torch.Tensor) -> np.ndarray:
         t = F.interpolate(t, size=(h, round(t.shape[-1] * h / t.shape[-2])), mode="bilinear", antialias=True)

@@ -19,11 +19,11 @@ def main() -> None:
     ap.add_argument("--photo", action="append", required=True)
     ap.add_argument("--size", type=int, default=256, help="short side of the photos")
     a = ap.parse_args()
-    from models.losses import content_loss, style_loss
-    from models.lossnets import build_loss_network
-    from models.media import read_image, to_tensor
-    from models.registry import load_stylizer, style_metadata
-    from models.train import TrainConfig, style_targets
+    from models.losses.functional import content_loss, style_loss
+    from models.losses.networks import build_loss_network
+    from models.io import read_image, to_tensor
+    from models.styles.registry import load_stylizer, style_metadata
+    from models.training.loop import TrainConfig, style_targets
 
     net = build_loss_network("efficientnet_lite0")
     photos = []

@@ -22,12 +22,12 @@ def _fit(im: np.ndarray, h: int) -> np.ndarray:
 
 
 def _stylizer(spec: str):
-    from models.registry import load_stylizer
+    from models.styles.registry import load_stylizer
 
     if spec.endswith(".pt"):
         import tempfile
 
-        from models.train import export_state
+        from models.training.loop import export_state
 
         tmp = Path(tempfile.mkdtemp()) / "preview.safetensors"
         spec = str(export_state(spec, tmp, half=False))
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=200)
     ap.add_argument("--work-height", type=int, default=480, help="stylize at this height, then shrink")
     a = ap.parse_args()
-    from models.media import read_image, to_tensor, to_uint8, write_image
+    from models.io import read_image, to_tensor, to_uint8, write_image
 
     contents = [read_image(c) for c in a.content]
     works = [_fit(c, a.work_height) for c in contents]

@@ -1,6 +1,6 @@
 """Training throughput (images/s) per loss network and precision: TransformerNet + loss net fwd/bwd + Adam.
 
-The step is the one `stylecast train` runs (models/train.py): style Grams precomputed once, the
+The step is the one `stylecast train` runs (models/training/loop.py): style Grams precomputed once, the
 content features under no_grad, autocast on CUDA (bf16, or fp16 + GradScaler), NCHW (`+cl`
 variants: channels_last, which `stylecast train` dropped after this script measured it slower).
 Every variant is timed in the same run; the table gives images/s and the speed-up against the
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 
 def _net(name: str):
-    from models import lossnets_vgg as vgg
-    from models.lossnets import LossNetwork, build_loss_network
+    from models.losses import vgg
+    from models.losses.networks import LossNetwork, build_loss_network
 
     if name == "efficientnet_lite0":
         return build_loss_network(name)
@@ -41,8 +41,8 @@ def _net(name: str):
 
 
 def _time_variant(net, preset: str, dev: torch.device, batch: int, size: int, steps: int, variant: str) -> float:
-    from models.losses import content_loss, gram, style_loss
-    from models.transformer import PRESETS, TransformerNet
+    from models.losses.functional import content_loss, gram, style_loss
+    from models.nets.transformer import PRESETS, TransformerNet
 
     amp = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[variant.split("+")[0]]
     cl = variant.endswith("+cl")

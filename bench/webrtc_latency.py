@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 
-from models.transformer import PRESETS, TransformerNet  # noqa: E402
+from models.nets.transformer import PRESETS, TransformerNet  # noqa: E402
 from stream.server.app import CTX, create_app  # noqa: E402
 from stream.server.client import ArrayTrack, connect  # noqa: E402
 from stream.server.config import ServerConfig  # noqa: E402
@@ -43,7 +43,7 @@ def light_factory(device: str):
 
 
 def frames_for(h: int, w: int, n: int = 12):
-    from models.sample import sample_frames
+    from models.io.sample import sample_frames
 
     return list(sample_frames(n=n, size=(h, w)))
 

@@ -1,7 +1,7 @@
 """Screenshot of the page (docs/webrtc_page.png): broadcast of the embedded sample with the
 bundled styles, a multi-style member selected and blended with another member.
 
-What a user sees after ``stylecast serve``: the style list comes from ``models.registry`` (the
+What a user sees after ``stylecast serve``: the style list comes from ``models.styles.registry`` (the
 eight single-style networks and the members of the bundled multi-style network), so the blend
 box is visible. Needs chromium + playwright (tests/browser/install.sh).
     .venv/bin/python bench/webrtc_screenshot.py [--out docs/webrtc_page.png] [--blend 0.4]

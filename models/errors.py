@@ -11,3 +11,14 @@ class UserError(Exception):
 
 class InputError(UserError, ValueError):
     """Input media or data that cannot be processed (corrupt, unsupported format)."""
+
+
+def one_line_reason(exc: BaseException, *, with_type: bool = False, limit: int = 300) -> str:
+    """An exception as one short line for an error message or a status field: the OS's
+    ``strerror`` or the message's first line, white space folded; the exception's type name
+    in front with ``with_type`` (for errors from deep inside a library) or when there is no text."""
+    text = str(getattr(exc, "strerror", None) or exc).strip()
+    first = " ".join(text.splitlines()[0].split()) if text else ""
+    if with_type or not first:
+        first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return first[:limit]

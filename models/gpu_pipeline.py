@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from models.contracts import default_dtype
-from models.temporal import prefetch_flow_input
+from models.temporal.blender import prefetch_flow_input
 
 Stylizer = Callable[[Tensor], Tensor]
 Blender = Callable[[Tensor, Tensor], Tensor]  # (frame_in, stylized) -> output; per-stream state
@@ -149,7 +149,7 @@ class GpuPipeline:
         x = frames_from_u8(u8, self.dtype)
         blenders = [self._blender(sid) for sid in ids] if self._blender_factory is not None else []
         for i, blender in enumerate(blenders):
-            prefetch_flow_input(blender, x[i : i + 1])  # queued ahead of the network (models.temporal)
+            prefetch_flow_input(blender, x[i : i + 1])  # queued ahead of the network (models.temporal.blender)
         y = self._stylizer(x).to(self.dtype)
         if blenders:
             y = torch.cat([blender(x[i : i + 1], y[i : i + 1]) for i, blender in enumerate(blenders)])

@@ -43,7 +43,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from models import media
+    from models import io as media
     from offline.faces import FaceStyleConfig, FaceStylizer, load_exemplars
     from offline.faces.landmarks import default_detector
 
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_video(src: Path, dst: Path, stylizer: "object", *, audio: bool) -> int:
     from tqdm import tqdm
 
-    from models import media
-    from models.flow import DISFlow
+    from models import io as media
+    from models.flow.estimators import DISFlow
     from offline.faces.video import VideoFaceStylizer
 
     video = VideoFaceStylizer(stylizer, flow=DISFlow())  # type: ignore[arg-type]

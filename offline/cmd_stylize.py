@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.cli import add_preserve_color
+from models.cli.options import add_preserve_color
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from models.contracts import default_dtype
     from models.errors import UserError
-    from models.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_output_path, is_image_path, open_video
+    from models.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, check_output_path, is_image_path, open_video
     from offline import stylize as st
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
@@ -89,14 +89,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"stylecast stylize: {note}", file=sys.stderr)
         style = args.style
         if style is None:
-            from models.registry import DEFAULT_STYLE
+            from models.styles.registry import DEFAULT_STYLE
             style = DEFAULT_STYLE
         stylizer = st.load_style(style, device=device, dtype=default_dtype(device), preserve_color=args.preserve_color)
         common = dict(stylizer=stylizer, device=device, options=opts)
         if image_in:
             res = st.stylize_image(inp, args.output, **common)
         elif is_sample:
-            from models.sample import sample_frames
+            from models.io.sample import sample_frames
             res = st.stylize_video(st.ArraySource(sample_frames()), args.output, **common)
         else:
             res = st.stylize_video(reader, args.output, **common)

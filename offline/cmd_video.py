@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from models.cli import add_preserve_color
+from models.cli.options import add_preserve_color
 
 
 def _offsets(text: str) -> tuple[int, ...]:

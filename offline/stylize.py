@@ -1,9 +1,9 @@
 """Stylize an image, a video or the embedded sample with an injected stylizer.
 
 The stylizer is any ``Callable[[Tensor], Tensor]`` mapping (N,3,H,W) RGB [0,1] to the same shape
-(e.g. :func:`models.registry.load_stylizer`); it is passed in, never chosen here. Videos keep
+(e.g. :func:`models.styles.registry.load_stylizer`); it is passed in, never chosen here. Videos keep
 their frame count, timestamps (so variable frame rate survives), fps, time base and audio
-(see :mod:`models.media`). Outputs are written atomically: a failure leaves no partial file.
+(see :mod:`models.io`). Outputs are written atomically: a failure leaves no partial file.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from models.contracts import check_frames, default_dtype
 from models.errors import UserError
-from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_image, to_tensor,
+from models.io import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_image, to_tensor,
                           to_uint8, write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
@@ -62,7 +62,7 @@ class StylizeResult:
 
 
 class FrameSource(Protocol):
-    """What :func:`stylize_video` reads: a :class:`models.media.VideoReader` or :class:`ArraySource`."""
+    """What :func:`stylize_video` reads: a :class:`models.io.VideoReader` or :class:`ArraySource`."""
 
     width: int
     height: int
@@ -118,8 +118,8 @@ def resolve_device(choice: str) -> tuple[torch.device, str]:
 def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype,
                preserve_color: float | None = None) -> Stylizer:
     """Default stylizer factory (the CLI calls it; tests replace it). ``preserve_color``: see
-    :func:`models.registry.load_stylizer` (None: the style file's own setting)."""
-    from models.registry import load_stylizer
+    :func:`models.styles.registry.load_stylizer` (None: the style file's own setting)."""
+    from models.styles.registry import load_stylizer
 
     return load_stylizer(name_or_path, device=device, dtype=dtype, preserve_color=preserve_color)
 

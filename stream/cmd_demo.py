@@ -30,10 +30,10 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
 
     from models.contracts import default_dtype
     from models.errors import UserError
-    from models.media import open_video, write_image
-    from models.registry import DEFAULT_STYLE, load_stylizer
-    from models.sample import sample_frames
-    from models.temporal import TemporalBlender
+    from models.io import open_video, write_image
+    from models.styles.registry import DEFAULT_STYLE, load_stylizer
+    from models.io.sample import sample_frames
+    from models.temporal.blender import TemporalBlender
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import FileSink
     from stream.sources import ArraySource

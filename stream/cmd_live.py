@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.cli import add_preserve_color
+from models.cli.options import add_preserve_color
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     from models.contracts import default_dtype
     from models.errors import UserError
-    from models.multistyle_mix import sweep_weights
-    from models.registry import DEFAULT_STYLE, load_stylizer
-    from models.temporal import TemporalBlender, TemporalConfig
+    from models.nets.mix import sweep_weights
+    from models.styles.registry import DEFAULT_STYLE, load_stylizer
+    from models.temporal.blender import TemporalBlender, TemporalConfig
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import open_sink
     from stream.sources import SourceLost, open_source
@@ -149,8 +149,8 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: s
                      sweep: bool, preserve_color: float | None, report):  # -> LiveControls
     """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
     from models.backends.accelerated import accelerate
-    from models.registry import list_styles, load_stylizer, style_preserve_color
-    from models.temporal import TemporalBlender
+    from models.styles.registry import list_styles, load_stylizer, style_preserve_color
+    from models.temporal.blender import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
 
     controls = LiveControls(
@@ -183,9 +183,9 @@ def _sweep_names(args: argparse.Namespace) -> list[str]:
 
 def _network_spec(spec: str, member: str) -> str:
     """``-s NET`` (or ``NET:x`` or its path) + ``--mix``/``--sweep`` -> the spec ``PATH:member``."""
-    from models.checkpoint import is_multistyle, read_metadata
+    from models.styles.checkpoint import is_multistyle, read_metadata
     from models.errors import UserError
-    from models.registry import split_spec
+    from models.styles.registry import split_spec
 
     path, _ = split_spec(spec)
     if not is_multistyle(read_metadata(path)):

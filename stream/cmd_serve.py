@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.cli import add_preserve_color
+from models.cli.options import add_preserve_color
 from models.errors import UserError
 
 

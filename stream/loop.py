@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 
 from models.errors import UserError
-from models.media import fit_size, to_tensor, to_uint8
-from models.temporal import prefetch_flow_input
+from models.io import fit_size, resize_frame, to_tensor, to_uint8
+from models.temporal.blender import prefetch_flow_input
 from stream.sinks import Sink
 from stream.sources import Source, SourceLost
 from stream.stats import FrameTiming, LiveStats
@@ -90,7 +90,7 @@ class LoopConfig:
 class LiveLoop:
     """Runs ``source -> stylizer (-> temporal) -> sink`` until the source ends, ``max_frames``,
     the sink asks to stop, or :meth:`stop`. ``stylizer`` maps (1,3,H,W) -> (1,3,H,W) RGB [0,1];
-    ``temporal`` (e.g. :class:`models.temporal.TemporalBlender`) gets ``(frame_in, stylized)``.
+    ``temporal`` (e.g. :class:`models.temporal.blender.TemporalBlender`) gets ``(frame_in, stylized)``.
     ``on_frame`` is called after each output with the stats (progress display)."""
 
     def __init__(self, source: Source, sink: Sink, stylizer: Callable[[Tensor], Tensor], *,
@@ -194,7 +194,7 @@ class LiveLoop:
             t0 = time.perf_counter()
             x = to_tensor(item.image, device=self.device, dtype=self.dtype)
             t1 = time.perf_counter()
-            prefetch_flow_input(self.temporal, x)  # queued ahead of the network (models.temporal)
+            prefetch_flow_input(self.temporal, x)  # queued ahead of the network (models.temporal.blender)
             y = self.stylizer(x)
             t2 = time.perf_counter()
             if self.temporal is not None:
@@ -216,9 +216,4 @@ class LiveLoop:
 
 
 def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
-    import cv2
-
-    h, w = fit_size(img.shape[0], img.shape[1], max_side)
-    if (h, w) == img.shape[:2]:
-        return img
-    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    return resize_frame(img, fit_size(img.shape[0], img.shape[1], max_side))

@@ -45,10 +45,10 @@ class NullSink:
 
 
 class FileSink:
-    """A video file through :class:`models.media.VideoWriter` (atomic: temp file renamed on success)."""
+    """A video file through :class:`models.io.VideoWriter` (atomic: temp file renamed on success)."""
 
     def __init__(self, path: str | Path, *, fps: float, audio_from: str | Path | None = None, crf: int = 18) -> None:
-        from models.media import VIDEO_SUFFIXES, check_output_path
+        from models.io import VIDEO_SUFFIXES, check_output_path
 
         self.path = check_output_path(path, VIDEO_SUFFIXES)  # fail before any work starts
         self.name = str(self.path)
@@ -59,7 +59,7 @@ class FileSink:
         if self._writer is None:
             from fractions import Fraction
 
-            from models.media import VideoWriter
+            from models.io import VideoWriter
 
             self._writer = VideoWriter(self.path, width=frame.shape[1], height=frame.shape[0],
                                        fps=Fraction(self._fps).limit_denominator(1001), audio_from=self._audio_from,

@@ -93,12 +93,12 @@ class WebcamSource:
 
 
 class FileSource:
-    """A video file through :func:`models.media.open_video` (rotation, odd formats handled there)."""
+    """A video file through :func:`models.io.open_video` (rotation, odd formats handled there)."""
 
     is_device = False
 
     def __init__(self, path: str | Path) -> None:
-        from models.media import open_video
+        from models.io import open_video
 
         self.path = Path(path)
         self.name = str(self.path)
@@ -142,8 +142,8 @@ class ArraySource:
 
 
 def sample_source(*, size: tuple[int, int] = (240, 320), n: int = 48, loops: int | None = None) -> ArraySource:
-    """The embedded sample clip (models.sample), looped ping-pong forever by default."""
-    from models.sample import sample_frames
+    """The embedded sample clip (models.io.sample), looped ping-pong forever by default."""
+    from models.io.sample import sample_frames
 
     return ArraySource(sample_frames(n=n, size=size), fps=24.0, name="sample", loops=loops)
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import torch
 
-from models import checkpoint as ckpt
-from models.multistyle import ConditionalInstanceNorm2d, MultiStyleNet
-from models.transformer import PRESETS
+from models.styles import checkpoint as ckpt
+from models.nets.multistyle import ConditionalInstanceNorm2d, MultiStyleNet
+from models.nets.transformer import PRESETS
 
 DARK, LIGHT = 30.0, 230.0  # grey levels (0..255) of grey_net's two styles
 

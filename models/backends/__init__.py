@@ -23,6 +23,7 @@ from models.backends import compiled, eager, tensorrt
 from models.backends.base import COMPILE_MODES, KINDS, Backend, BackendSpec, BackendUnavailable
 from models.backends.parity import ParityReport, ParityThresholds, check_parity, parity_input
 from models.contracts import default_dtype
+from models.errors import one_line_reason
 
 __all__ = [
     "AUTO_ORDER", "COMPILE_MODES", "KINDS", "Backend", "BackendSpec", "BackendUnavailable", "Builder",
@@ -80,10 +81,7 @@ def eager_fallback_spec(spec: BackendSpec, *, channels_last: bool | None, fast_n
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, BackendUnavailable):
-        return exc.reason
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}"[:300]
+    return exc.reason if isinstance(exc, BackendUnavailable) else one_line_reason(exc, with_type=True)
 
 
 def build_backend(

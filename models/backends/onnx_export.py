@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from models.backends.base import BackendUnavailable
+from models.io.atomic import atomic_path
 
 
-def onnx_available() -> str | None:
-    """None when export is possible, else the reason."""
+def onnx_unavailable_reason() -> str | None:
+    """Why ONNX export cannot run here (missing packages), or None when it can."""
     missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
     return f"missing package(s): {', '.join(missing)}" if missing else None
 
@@ -36,7 +36,7 @@ def export_onnx(
     dynamic: bool = True,
 ) -> Path:
     """Export ``model`` (RGB [0,1] -> RGB [0,1]) to ``path``; input ``frames``, output ``stylized``."""
-    reason = onnx_available()
+    reason = onnx_unavailable_reason()
     if reason:
         raise BackendUnavailable("onnx", reason)
     if dynamic and (height % 4 or width % 4):
@@ -51,16 +51,12 @@ def export_onnx(
         h4, w4 = Dim("h4", min=2, max=2048), Dim("w4", min=2, max=2048)
         arg = next(iter(_forward_arg_names(m)), "x")
         shapes = {arg: {0: Dim("batch", min=1, max=256), 2: 4 * h4, 3: 4 * w4}}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path, keep_suffix=True) as tmp:
         torch.onnx.export(m, (example,), str(tmp), dynamo=True, input_names=["frames"], output_names=["stylized"],
                           dynamic_shapes=shapes, opset_version=opset, external_data=False)
         import onnx
 
         onnx.checker.check_model(onnx.load(str(tmp)))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

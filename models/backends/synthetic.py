@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from models.backends.parity import parity_input
-from models.transformer import PRESETS, TransformerNet
+from models.nets.transformer import PRESETS, TransformerNet
 
 
 def synthetic_style_net(preset: str = "standard", *, seed: int = 0, out_std: float = 0.15) -> TransformerNet:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +23,7 @@ from models.backends.base import Backend, BackendSpec, BackendUnavailable
 from models.backends.cache import EngineKey, default_cache_dir, engine_key, software_versions
 from models.backends.eager import prepare
 from models.backends.parity import parity_input
+from models.io.atomic import atomic_path, write_text_atomic
 
 log = logging.getLogger("stylecast.backends")
 
@@ -53,12 +53,8 @@ def _save(trt: ModuleType, trt_gm: object, path: Path, example: torch.Tensor) ->
     """Atomic save: write next to the target, then rename (no half-written engine is ever loaded)."""
     params = inspect.signature(trt.save).parameters
     kw = {"arg_inputs": [example]} if "arg_inputs" in params else {"inputs": [example]}
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
+    with atomic_path(path, keep_suffix=True) as tmp:
         trt.save(trt_gm, str(tmp), **kw)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _load(trt: ModuleType, path: Path) -> nn.Module:
@@ -84,26 +80,25 @@ def build(model: nn.Module, spec: BackendSpec, *, trt_module: ModuleType | None 
     )
     cache_dir = Path(spec.cache_dir) if spec.cache_dir else default_cache_dir()
     path = cache_dir / f"{key.digest()}.ep"
-    trt_module: nn.Module | None = None
+    engine: nn.Module | None = None
     source = "built"
     if path.exists():
         try:
-            trt_module, source = _load(trt, path), f"loaded from cache {path}"
+            engine, source = _load(trt, path), f"loaded from cache {path}"
         except Exception as exc:  # noqa: BLE001 - a stale/corrupt engine is rebuilt, not fatal
             log.warning("tensorrt: cached engine %s unusable (%s); rebuilding", path, exc)
-    if trt_module is None:
+    if engine is None:
         try:
-            trt_gm = trt.compile(module, ir="dynamo", inputs=[example], enabled_precisions={spec.dtype})
+            engine = trt.compile(module, ir="dynamo", inputs=[example], enabled_precisions={spec.dtype})
         except Exception as exc:  # noqa: BLE001
             raise BackendUnavailable("tensorrt", f"engine build failed: {type(exc).__name__}: {exc}") from exc
-        trt_module = trt_gm
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            _save(trt, trt_gm, path, example)
-            path.with_suffix(".json").write_text(json.dumps(asdict(key), indent=1, default=str))
+            _save(trt, engine, path, example)
+            write_text_atomic(path.with_suffix(".json"), json.dumps(asdict(key), indent=1, default=str))
             source = f"built, cached at {path}"
         except Exception as exc:  # noqa: BLE001 - the engine still works, it just is not cached
             log.warning("tensorrt: could not cache engine at %s (%s)", path, exc)
             source = "built, not cached"
     return Backend(kind="tensorrt", name=f"tensorrt[{str(spec.dtype).removeprefix('torch.')}]",
-                   fn=trt_module, spec=spec, static=True, notes=source)
+                   fn=engine, spec=spec, static=True, notes=source)

@@ -42,10 +42,6 @@ def apply_affine(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
-def invert_affine(m: np.ndarray) -> np.ndarray:
-    return cv2.invertAffineTransform(np.asarray(m, np.float64))
-
-
 def crop_transform(landmarks: np.ndarray, *, height: int, width: int, margin_side: float,
                    margin_top: float, margin_bottom: float) -> np.ndarray:
     """``2x3`` image->crop matrix: rotate the eye line level, scale the face box to the crop.

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from models.consistency import consistency_weights
-from models.flow import FlowEstimator
-from models.warp import blend, warp
+from models.flow.consistency import consistency_weights
+from models.flow.estimators import FlowEstimator
+from models.flow.warp import blend, warp
 from offline.faces.landmarks import Face
 from offline.faces.stylize import FaceStylizer
 

@@ -7,14 +7,14 @@ normalisation folded into conv1) give the *same* features as Caffe, and our styl
 losses use the same normalisation as neural-style (Gram / (C*H*W), MSE), so content 5 and
 style 100 carry over unchanged. The temporal loss is a pixel MSE on a 0..1 scale instead of
 0..255, so its weight is multiplied by 255^2: 1e3 -> 6.5e7 (multi-pass 5e2 -> 3.25e7). TV: the
-Lua TV is a quadratic sum on 0..255, ours (models.losses.tv_loss) a mean L1 on 0..1; 1e6 gives
+Lua TV is a quadratic sum on 0..255, ours (models.losses.functional.tv_loss) a mean L1 on 0..1; 1e6 gives
 about the same per-pixel pull relative to the content term at 1024x436 (our choice).
 Networks with other feature scales (torchvision's own VGG weights: ~58x smaller features, so
 ~3300x smaller style-to-content ratio) need --style-weight adjusted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 METHODS = ("fast", "ruder", "multipass")
 INITS = ("random", "content", "prev-warped")
@@ -107,8 +107,3 @@ class FastConfig:
     """Feed-forward stylization + bidirectional flow blending (our scheme, see methods_fast)."""
 
     strength: float = 0.7
-
-
-def with_optim(cfg: RuderConfig | MultipassConfig, **changes: object) -> RuderConfig | MultipassConfig:
-    """Copy ``cfg`` with fields of its OptimConfig changed."""
-    return replace(cfg, optim=replace(cfg.optim, **changes))

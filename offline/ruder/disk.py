@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-# Flow PNG bytes per pixel (KITTI 16-bit, models.flo): 0.40-0.47 MB at 1024x436 on Sintel = 0.9-1.06;
+# Flow PNG bytes per pixel (KITTI 16-bit, models.flow.files): 0.40-0.47 MB at 1024x436 on Sintel = 0.9-1.06;
 # rounded up, since busier motion compresses less.
 FLOW_BYTES_PER_PIXEL = 1.3
 # A stylized PNG is larger than the decoded frame's (strokes and texture compress worse).

@@ -1,6 +1,6 @@
 """Long-range temporal consistency of a stylized clip: what the long-term loss is for.
 
-E_warp of Lai et al. 2018 (:func:`models.metrics.warping_error`) compares *consecutive* frames
+E_warp of Lai et al. 2018 (:func:`models.temporal.metrics.warping_error`) compares *consecutive* frames
 over pixels that pass the forward-backward check between them. Ruder et al.'s long-term loss
 (GCPR 2016, Sec. 3.3) changes nothing on those pixels by construction: c_long(i-j, i) is zero
 wherever c(i-1, i) is one. It acts where a region is unreliable w.r.t. frame i-1 (occluded,
@@ -14,7 +14,7 @@ that such a region looks the same when it re-appears. So we also measure, for a 
   (c(i-g, i) = 1 and c(i-1, i) = 0): the pixels only the long-term loss ties to the past.
 
 Flows are estimated on the original frames (never the method's own cache), masks are the
-:mod:`models.consistency` weights, values are on the [0,1] RGB scale, averaged over channels.
+:mod:`models.flow.consistency` weights, values are on the [0,1] RGB scale, averaged over channels.
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from models.consistency import consistency_weights
+from models.flow.consistency import consistency_weights
 from models.contracts import check_frames
-from models.flow import DISConfig, DISFlow, FlowEstimator
-from models.warp import warp
+from models.flow.estimators import DISConfig, DISFlow, FlowEstimator
+from models.flow.warp import warp
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Optical flow between frame pairs of a job, computed once and cached on disk.
 
 ``flow(a, b)`` is the flow a->b on frame a's grid (``warp(frame_b, flow) ~= frame_a``, the
-models.flow convention). ``weights(prev, cur)`` are Ruder et al.'s consistency weights on cur's
+models.flow.estimators convention). ``weights(prev, cur)`` are Ruder et al.'s consistency weights on cur's
 grid from the pair (cur->prev, prev->cur), the same check the live pipeline uses.
 
-Cache files are KITTI 16-bit PNGs (``fwd_A_B.png``, :func:`models.flo.write_flow_png`): 1/64 px
+Cache files are KITTI 16-bit PNGs (``fwd_A_B.png``, :func:`models.flow.files.write_flow_png`): 1/64 px
 steps, ~7x smaller than ``.flo`` (a 1080p pair of directions: ~4 MB instead of 33 MB; the
 default long-term set needs 4 pairs per frame). A computed flow is used as read back from its
 file, so an interrupted and resumed job sees exactly the flows an uninterrupted one does.
@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from models.consistency import consistency_weights
-from models.flo import read_flo, read_flow_png, write_flow_png
-from models.flow import FlowEstimator
+from models.flow.consistency import consistency_weights
+from models.flow.files import read_flo, read_flow_png, write_flow_png
+from models.flow.estimators import FlowEstimator
 from offline.ruder.job import Job
-from models.warp import warp
+from models.flow.warp import warp
 
 
 def make_estimator(name: str) -> FlowEstimator:
@@ -32,12 +32,12 @@ def make_estimator(name: str) -> FlowEstimator:
     from models.errors import UserError
 
     if name == "dis":
-        from models.flow import DISConfig, DISFlow
+        from models.flow.estimators import DISConfig, DISFlow
 
         # Offline we can afford full resolution and the "medium" preset.
         return DISFlow(DISConfig(preset="medium", max_side=None))
     if name == "deepflow":
-        from models.flow_deepflow import DeepFlow
+        from models.flow.deepflow import DeepFlow
 
         return DeepFlow()
     raise UserError(f"--flow: expected 'dis' or 'deepflow', got {name!r}")

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.consistency import consistency_weights
+from models.flow.consistency import consistency_weights
 from models.errors import InputError
-from models.flo import write_flo
+from models.flow.files import write_flo
 from offline.ruder.flowcache import make_estimator
 from offline.ruder.job import read_png, u8_to_tensor
 
@@ -42,9 +42,10 @@ def flow_pair(path_a: Path, path_b: Path, out_dir: Path, *, method: str = "dis")
 def _write_gray(path: Path, img: np.ndarray) -> None:
     import cv2
 
-    from offline.ruder.job import _atomic_bytes
+    from models.io.atomic import write_bytes_atomic
 
     ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise OSError(f"cannot encode {path}")
-    _atomic_bytes(path, buf.tobytes())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, buf.tobytes())

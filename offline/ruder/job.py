@@ -4,7 +4,7 @@ Layout::
 
     JOB/job.json              settings fingerprint + input metadata (fps, time base, size, count)
     JOB/frames/000000.png     decoded (and resized) input frames, lossless
-    JOB/flows/fwd_A_B.png     flow A->B (KITTI 16-bit PNG, models.flo), written on first use
+    JOB/flows/fwd_A_B.png     flow A->B (KITTI 16-bit PNG, models.flow.files), written on first use
     JOB/out/<stage>/000000.png  per-frame results of each stage (pass, direction, ...)
     JOB/progress.json         last finished (stage, frame), for humans and progress bars
 
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from models.errors import UserError
-from models.media_write import write_bytes_atomic
+from models.io.atomic import write_bytes_atomic
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:

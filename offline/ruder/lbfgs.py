@@ -166,5 +166,5 @@ class TorchLBFGS:
 
 def lbfgs_for(x: Tensor, *, history: int = 100) -> CompactLBFGS | TorchLBFGS:
     """The L-BFGS for ``x``'s device: the sync-free compact form on CUDA, torch's two-loop elsewhere
-    (same iterates in exact arithmetic; tests/test_lbfgs.py)."""
+    (same iterates in exact arithmetic; tests/offline/test_lbfgs.py)."""
     return CompactLBFGS(x, history=history) if x.is_cuda else TorchLBFGS(x, history=history)

@@ -1,7 +1,7 @@
 """Long-term consistency weights (Ruder et al. 2016, Sec. 3.3, "closest first").
 
 For frame i and the set J of earlier offsets, each earlier frame i-j has its own consistency
-weights c(i-j, i) (Sec. 3.2, :func:`models.consistency.consistency_weights` on the flow pair
+weights c(i-j, i) (Sec. 3.2, :func:`models.flow.consistency.consistency_weights` on the flow pair
 between i-j and i). A pixel visible in several earlier frames should be pulled only towards the
 *closest* one, so
 

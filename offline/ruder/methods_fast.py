@@ -1,7 +1,7 @@
 """Fast method for long recordings: a trained feed-forward style network per frame, then
 bidirectional flow-based temporal consistency.
 
-A causal filter (the live pipeline's blend, ``models.warp.blend``) lags: a frame only agrees
+A causal filter (the live pipeline's blend, ``models.flow.warp.blend``) lags: a frame only agrees
 with the past. Offline we also know the future, so we run the recursive blend
     F_i = blend(S_i, warp(F_{i-1}), c(i-1,i)),  B_i = blend(S_i, warp(B_{i+1}), c(i+1,i))
 forward and backward and average the two, which is symmetric in time (no lag) and keeps the
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from models.warp import blend
+from models.flow.warp import blend
 from offline.ruder.config import FastConfig
 from offline.ruder.flowcache import FlowCache
 from offline.ruder.job import Job

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.contracts import check_frames
-from models.losses import content_loss, gram, style_loss, tv_loss
+from models.losses.functional import content_loss, gram, style_loss, tv_loss
 from offline.ruder.config import OptimConfig
 from offline.ruder.lbfgs import lbfgs_for
 from offline.ruder.temporal_loss import TemporalTarget, temporal_loss

@@ -35,7 +35,7 @@ class VideoSpec:
     device: str = "cpu"
     style_image: str | None = None  # ruder / multipass
     style: str | None = None  # fast: registry name or path
-    preserve_color: float | None = None  # fast: None = the style file's own setting (models.color)
+    preserve_color: float | None = None  # fast: None = the style file's own setting (models.nets.color)
     ruder: RuderConfig = field(default_factory=RuderConfig)
     multipass: MultipassConfig = field(default_factory=MultipassConfig)
     fast: FastConfig = field(default_factory=FastConfig)
@@ -57,7 +57,7 @@ class VideoSpec:
 
 
 def build_optimizer(spec: VideoSpec, job: Job, device: torch.device) -> FrameOptimizer:
-    from models.lossnets import build_loss_network
+    from models.losses.networks import build_loss_network
 
     cfg = (spec.ruder if spec.method == "ruder" else spec.multipass).optim
     if not spec.style_image:
@@ -76,7 +76,7 @@ def build_optimizer(spec: VideoSpec, job: Job, device: torch.device) -> FrameOpt
 
 def load_fast_stylizer(name: str | None, device: torch.device,
                        preserve_color: float | None = None) -> Callable[[Tensor], Tensor]:
-    from models.registry import DEFAULT_STYLE, load_stylizer
+    from models.styles.registry import DEFAULT_STYLE, load_stylizer
 
     return load_stylizer(name or DEFAULT_STYLE, device=str(device), dtype=torch.float32, preserve_color=preserve_color)
 

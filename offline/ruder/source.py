@@ -1,9 +1,9 @@
 """Input decoding into a job directory, and writing the final frames out.
 
-Input: a video file (models.media.open_video) or a directory of still frames (sorted by name,
+Input: a video file (models.io.open_video) or a directory of still frames (sorted by name,
 e.g. Sintel's frame_0001.png...). Frames are resized to the processing size once and stored
 losslessly in the job, with their timestamps, so a resumed job never decodes again.
-Output: a video file (models.media.VideoWriter: same fps/time base/timestamps, audio copied from
+Output: a video file (models.io.VideoWriter: same fps/time base/timestamps, audio copied from
 the input) or a directory of PNG frames. Both are written atomically: no partial output.
 """
 from __future__ import annotations
@@ -13,11 +13,10 @@ import shutil
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
-import numpy as np
 from tqdm import tqdm
 
 from models.errors import InputError, UserError
+from models.io.resize import fit_size, resize_frame
 from offline.ruder.job import Job, read_png, write_png
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
@@ -25,15 +24,8 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 def processing_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
-    """Downscale so the longer side is <= max_side; even sizes (yuv420p output)."""
-    s = 1.0 if not max_side or max(h, w) <= max_side else max_side / max(h, w)
-    return max(16, int(round(h * s / 2)) * 2), max(16, int(round(w * s / 2)) * 2)
-
-
-def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if img.shape[:2] == size:
-        return img
-    return cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    """Downscale so the longer side is <= max_side; even sizes (yuv420p output), >= 16 px."""
+    return fit_size(h, w, max_side, min_side=16, keep_fitting=False)
 
 
 def _frame_files(path: Path) -> list[Path]:
@@ -51,7 +43,7 @@ def check_input(path: str | os.PathLike) -> None:
     if p.is_dir():
         _frame_files(p)
     else:
-        from models.media import open_video
+        from models.io import open_video
 
         with open_video(p):  # decodes the first frame: corrupt files fail here
             pass
@@ -71,11 +63,11 @@ def decode_into(job: Job, path: str | os.PathLike, *, max_side: int | None, max_
         for f in tqdm(_frame_files(p)[:max_frames], desc="decode", unit="frame"):
             img = read_png(f)
             size = size or processing_size(*img.shape[:2], max_side)
-            write_png(job.frame_path(n), _resize(img, size))
+            write_png(job.frame_path(n), resize_frame(img, size))
             n += 1
         meta = {"fps": str(Fraction(fps or 24).limit_denominator(1_000_000)), "time_base": None, "has_audio": False}
     else:
-        from models.media import open_video
+        from models.io import open_video
 
         with open_video(p) as reader:
             meta = {"fps": str(reader.fps), "time_base": str(reader.time_base), "has_audio": reader.has_audio}
@@ -83,7 +75,7 @@ def decode_into(job: Job, path: str | os.PathLike, *, max_side: int | None, max_
                 if max_frames is not None and n >= max_frames:
                     break
                 size = size or processing_size(*img.shape[:2], max_side)
-                write_png(job.frame_path(n), _resize(img, size))
+                write_png(job.frame_path(n), resize_frame(img, size))
                 pts.append(t)
                 n += 1
     if n < 1 or size is None:
@@ -95,7 +87,7 @@ def check_output(path: str | os.PathLike) -> Path:
     """Validate the output path before any work: a video file or a (new) frame directory."""
     p = Path(path)
     if p.suffix.lower() in VIDEO_SUFFIXES:
-        from models.media import check_output_path
+        from models.io import check_output_path
 
         return check_output_path(p, VIDEO_SUFFIXES)
     if p.suffix:
@@ -112,7 +104,7 @@ def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: st
     p = Path(out)
     n = job.n_frames
     if p.suffix.lower() in VIDEO_SUFFIXES:
-        from models.media import VideoWriter
+        from models.io import VideoWriter
 
         tb = job.meta.get("time_base")
         pts = job.meta.get("pts") or []
@@ -134,7 +126,7 @@ def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: st
         os.replace(tmp, p)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        from models.media_write import write_error
+        from models.io.video_write import write_error
 
         raise write_error(p, exc) from None
     return p

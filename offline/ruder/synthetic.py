@@ -1,7 +1,7 @@
 """A clip with known motion for tests and benchmarks: a window panning over a still texture.
 
 Frame t is ``texture[y0 + t*dy : ..., x0 + t*dx : ...]``, so frame_b(x) = frame_a(x + (b-a)d)
-and the exact flow a->b (models.flow convention, ``warp(frame_b, flow) = frame_a``) is the
+and the exact flow a->b (models.flow.estimators convention, ``warp(frame_b, flow) = frame_a``) is the
 constant ``-(b-a)*d``. Pixels whose source leaves the frame are exactly the disoccluded ones.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.flo import write_flo
+from models.flow.files import write_flo
 from offline.ruder.job import write_png
 
 

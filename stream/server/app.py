@@ -12,10 +12,9 @@ Routes (documented in docs/webrtc.md):
 """
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 from urllib.parse import quote
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from stream.server.broadcast import Broadcaster
 from stream.server.config import ServerConfig
 from stream.server.context import ServerContext
 from stream.server.peers import PeerRegistry
+from stream.server.responses import error, read_json
 from stream.server.settings import parse_settings
 from stream.server.signaling import handle_offer
 from stream.server.styles import StyleCatalog, StyleInfo, registry_catalog, render_thumbnail, thumbnail_source
@@ -32,22 +32,6 @@ from stream.server.worker import StyleWorker, StylizerFactory
 
 CTX = web.AppKey("stylecast", ServerContext)
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-async def read_json(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"expected a JSON body, got invalid JSON ({exc})"}),
-                                 content_type="application/json") from None
-    except web.HTTPRequestEntityTooLarge:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=request.app[CTX].config.max_request_bytes, actual_size=request.content_length or 0,
-            text=json.dumps({"error": "request too large"}), content_type="application/json") from None
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -94,7 +78,7 @@ async def peer_settings(request: web.Request) -> web.Response:
     if peer is None or peer.state is None:
         return error(404, f"no mirror peer {request.match_info['id']!r}")
     try:
-        peer.state.update(**parse_settings(ctx, await read_json(request), peer.state.style))
+        peer.state.update(**parse_settings(ctx, await read_json(request, max_bytes=ctx.config.max_request_bytes), peer.state.style))
     except ValueError as exc:
         return error(400, str(exc))
     return web.json_response(peer.state.settings())
@@ -116,7 +100,7 @@ async def control(request: web.Request) -> web.Response:
     if ctx.broadcaster is None:
         return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
     try:
-        ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request), ctx.broadcaster.state.style))
+        ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request, max_bytes=ctx.config.max_request_bytes), ctx.broadcaster.state.style))
     except ValueError as exc:
         return error(400, str(exc))
     return web.json_response(ctx.broadcaster.state.settings())
@@ -131,7 +115,7 @@ def create_app(
     """The server as an aiohttp app (tests run it in-process with ``aiohttp.test_utils``).
 
     ``stylizer_factory(name) -> Callable[[Tensor], Tensor]`` is called on the worker thread; with
-    no factory, styles come from ``models.registry``. ``styles`` names the factory's styles.
+    no factory, styles come from ``models.styles.registry``. ``styles`` names the factory's styles.
     """
     if stylizer_factory is None:
         catalog = registry_catalog(device=config.device, preserve_color=config.preserve_color)

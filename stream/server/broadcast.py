@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures as cf
 import logging
 import time
+from functools import partial
 from fractions import Fraction
 
 from aiortc.contrib.media import MediaRelay
@@ -80,8 +81,9 @@ class Broadcaster:
                 next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
             pts = int(n * period * 90000)
-            res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE,
-                                            st.mix, st.preserve_color)
+            res, vf = await self.worker.run(partial(process_frame, self.worker, frame, st.style, st.blender, pts=pts,
+                                                    time_base=VIDEO_TIME_BASE, mix=st.mix,
+                                                    preserve_color=st.preserve_color))
             st.applied_mix = res.mix
             self.track.slot.put(vf)
             if self.recorder is not None:

@@ -27,7 +27,7 @@ class ServerConfig:
     max_side: int = 1280  # frames larger than this are downscaled before stylization (bounds compute)
     max_request_bytes: int = 64 * 1024  # an SDP offer is a few KiB; anything larger is refused (413)
     device: str = "cpu"
-    # Colour preservation for every style served (models.color); None = what each style file says.
+    # Colour preservation for every style served (models.nets.color); None = what each style file says.
     preserve_color: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # broadcast control
     stats_window: int = 300  # frames kept for latency percentiles

@@ -6,43 +6,12 @@ The file appears atomically (temp name, renamed when closed cleanly).
 """
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-
-
-class _PyAVWriter:
-    """Fallback when ``models.media.VideoWriter`` is unavailable (same write/close contract)."""
-
-    def __init__(self, path: Path, *, width: int, height: int, fps: Fraction) -> None:
-        import av
-
-        self.path = path
-        self.tmp = path.with_name(f".{path.stem}.part{path.suffix}")
-        self._c = av.open(str(self.tmp), mode="w")
-        self._s = self._c.add_stream("libx264", rate=fps)
-        self._s.width, self._s.height, self._s.pix_fmt = width, height, "yuv420p"
-        self._s.options = {"crf": "20", "preset": "veryfast"}
-
-    def write(self, frame: np.ndarray) -> None:
-        import av
-
-        for p in self._s.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-            self._c.mux(p)
-
-    def close(self, ok: bool) -> None:
-        if ok:
-            for p in self._s.encode():
-                self._c.mux(p)
-        self._c.close()
-        if ok:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
 
 
 class Recorder:
@@ -68,10 +37,8 @@ class Recorder:
         self._thread.join(timeout)
 
     def _open(self, h: int, w: int):
-        try:
-            from models.media import VideoWriter
-        except ImportError:
-            return _PyAVWriter(self.path, width=w, height=h, fps=self.fps)
+        from models.io import VideoWriter
+
         cm = VideoWriter(self.path, width=w, height=h, fps=self.fps)
         writer = cm.__enter__()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.multistyle_mix import mix_dict, mix_weights
+from models.nets.mix import mix_dict, mix_weights
 from stream.server.context import ServerContext
 
 

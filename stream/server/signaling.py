@@ -11,15 +11,12 @@ from aiohttp import web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from stream.server.context import ServerContext
+from stream.server.responses import error, read_json
 from stream.server.peers import Peer, PeersFull
 from stream.server.settings import parse_settings
 from stream.server.tracks import MirrorTrack, StreamState
 
 MODES = ("mirror", "view")
-
-
-def _err(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def new_peer_connection() -> RTCPeerConnection:
@@ -29,36 +26,31 @@ def new_peer_connection() -> RTCPeerConnection:
 
 
 async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError as exc:
-        return _err(400, f"expected a JSON body, got invalid JSON ({exc})")
-    except web.HTTPRequestEntityTooLarge:
-        return _err(413, f"request too large: expected at most {ctx.config.max_request_bytes} bytes")
+    body = await read_json(request, max_bytes=ctx.config.max_request_bytes)
     if not isinstance(body, dict):
-        return _err(400, f"expected a JSON object, got {type(body).__name__}")
+        return error(400, f"expected a JSON object, got {type(body).__name__}")
     sdp, typ, mode = body.get("sdp"), body.get("type"), body.get("mode", "mirror")
     if not isinstance(sdp, str) or not sdp.strip():
-        return _err(400, "expected 'sdp' to be a non-empty SDP string")
+        return error(400, "expected 'sdp' to be a non-empty SDP string")
     if typ != "offer":
-        return _err(400, f"expected 'type' to be 'offer', got {typ!r}")
+        return error(400, f"expected 'type' to be 'offer', got {typ!r}")
     if mode not in MODES:
-        return _err(400, f"expected 'mode' in {list(MODES)}, got {mode!r}")
+        return error(400, f"expected 'mode' in {list(MODES)}, got {mode!r}")
     try:
         settings = parse_settings(ctx, {k: body[k] for k in ("style", "temporal", "strength", "mix", "preserve_color")
                                        if k in body},
                                   ctx.config.style or ctx.catalog.default)
     except ValueError as exc:
-        return _err(400, str(exc))
+        return error(400, str(exc))
     if mode == "view" and ctx.broadcaster is None:
-        return _err(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
+        return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
 
     pc = new_peer_connection()
     try:
         peer = ctx.peers.admit(pc, mode)
     except PeersFull as exc:
         await pc.close()
-        return _err(503, str(exc))
+        return error(503, str(exc))
     try:
         if mode == "mirror":
             _setup_mirror(ctx, peer, settings)
@@ -76,7 +68,7 @@ async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as exc:  # noqa: BLE001 - aiortc raises ValueError/KeyError/... on bad SDP
         await ctx.peers.close(peer)
-        return _err(400, f"malformed or unsupported SDP offer: {type(exc).__name__}: {exc}")
+        return error(400, f"malformed or unsupported SDP offer: {type(exc).__name__}: {exc}")
     answer = pc.localDescription
     settings_out = peer.state.settings() if peer.state is not None else ctx.broadcaster.state.settings()  # type: ignore[union-attr]
     return web.json_response({"sdp": answer.sdp, "type": answer.type, "peer_id": peer.id, "settings": settings_out})

@@ -29,7 +29,7 @@ class FrameSource(Protocol):
 
 
 class SampleSource:
-    """The embedded sample clip (``models.sample``), played back and forth forever."""
+    """The embedded sample clip (``models.io.sample``), played back and forth forever."""
 
     def __init__(self, size: tuple[int, int], fps: float, n: int = 48) -> None:
         self.fps, self.description = fps, f"embedded sample {size[1]}x{size[0]}"

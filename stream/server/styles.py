@@ -1,7 +1,7 @@
 """Style catalog: names + descriptions for the picker, a stylizer factory, thumbnails.
 
 The stylizer is injected (``Callable[[Tensor], Tensor]`` per style name) so tests can run the
-server with a deterministic stylizer; the default catalog reads ``models.registry``.
+server with a deterministic stylizer; the default catalog reads ``models.styles.registry``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class StyleInfo:
     # (a stream on this style can blend them; see stream.server.settings).
     network: str = ""
     members: tuple[str, ...] = ()
-    preserve_color: float = 0.0  # what rendering this style does by default (models.color); the page's toggle
+    preserve_color: float = 0.0  # what rendering this style does by default (models.nets.color); the page's toggle
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,10 @@ class StyleCatalog:
 
 def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
                      preserve_color: float | None = None) -> StyleCatalog:
-    """Catalog from ``models.registry`` (bundled + user styles); ``extra`` adds style files by path.
-    ``preserve_color``: for every style (None: each file's own setting; see models.color)."""
-    try:
-        from models import registry
-    except ImportError as exc:
-        raise UserError(f"style registry unavailable (models.registry: {exc}); expected an installed stylecast") from exc
+    """Catalog from ``models.styles.registry`` (bundled + user styles); ``extra`` adds style files by path.
+    ``preserve_color``: for every style (None: each file's own setting; see models.nets.color)."""
+    from models.styles import registry
+
     listed = registry.list_styles()
     entries = [StyleInfo(e.name, e.description, e.network, e.members,
                          e.preserve_color if preserve_color is None else preserve_color) for e in listed]
@@ -94,24 +92,11 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
 
 
 def thumbnail_source(size: tuple[int, int] = (144, 192)) -> np.ndarray:
-    """The image every thumbnail stylizes, so thumbnails compare styles on the same content."""
-    try:
-        from models.sample import sample_frames
+    """The image every thumbnail stylizes (the embedded sample's first frame, HxWx3 uint8), so
+    thumbnails compare styles on the same content."""
+    from models.io.sample import sample_frames
 
-        frames = sample_frames(n=1, size=size)
-        arr = frames[0] if isinstance(frames, (tuple, list)) else frames
-        arr = arr[0] if hasattr(arr, "ndim") and arr.ndim == 4 else arr
-        if hasattr(arr, "detach"):  # tensor (3,H,W) in [0,1]
-            arr = (arr.detach().float().clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
-        if isinstance(arr, np.ndarray) and arr.shape == (*size, 3):
-            return arr.astype(np.uint8)
-    except Exception:  # noqa: BLE001 - any failure falls back to the procedural image
-        pass
-    h, w = size
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.stack([x / w, y / h, 0.5 + 0.5 * np.sin(x / 9.0) * np.cos(y / 7.0)], axis=-1)
-    img[(x - w * 0.6) ** 2 + (y - h * 0.5) ** 2 < (h * 0.28) ** 2] = (0.95, 0.8, 0.2)
-    return (img * 255).astype(np.uint8)
+    return sample_frames(n=1, size=size)[0]
 
 
 def render_thumbnail(worker: StyleWorker, source: np.ndarray, name: str) -> bytes:

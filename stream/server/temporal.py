@@ -1,11 +1,11 @@
-"""Per-stream temporal blender for the server (``models.temporal.TemporalBlender``).
+"""Per-stream temporal blender for the server (``models.temporal.blender.TemporalBlender``).
 
 Each stream (mirror peer, or the one broadcast) owns one blender; it is only ever called from the
 worker thread.
 """
 from __future__ import annotations
 
-from models.temporal import TemporalBlender, TemporalConfig
+from models.temporal.blender import TemporalBlender, TemporalConfig
 
 # One default for `stylecast live`, `stylecast serve` and the page: the measured one.
 DEFAULT_STRENGTH: float = TemporalConfig().strength

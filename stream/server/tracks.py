@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import av
@@ -75,7 +76,7 @@ class StreamState:
         self.strength = strength
         # Multi-style blend (validated, normalised by stream.server.settings); None = the style itself.
         self.mix = mix
-        # Colour preservation (models.color) overriding the style's own; None = the style's setting.
+        # Colour preservation (models.nets.color) overriding the style's own; None = the style's setting.
         self.preserve_color = preserve_color
         self.applied_mix: dict[str, float] | None = None  # what the worker last applied
         self.stats = FrameStats(window=stats_window)
@@ -122,7 +123,7 @@ def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style:
     else:
         arr = frame.to_ndarray(format="rgb24")
         pts, time_base = frame.pts, frame.time_base
-    res = worker.stylize_sync(arr, style, blender, mix, preserve_color)
+    res = worker.stylize_sync(arr, style, blender, mix=mix, preserve_color=preserve_color)
     return res, to_video_frame(res.frame, pts, time_base)
 
 
@@ -168,8 +169,8 @@ class MirrorTrack(MediaStreamTrack):
             raise MediaStreamError
         frame, t_recv = await self._slot.get()
         st = self.state
-        res, out = await self._worker.run(process_frame, self._worker, frame, st.style, st.blender, None, None, st.mix,
-                                          st.preserve_color)
+        res, out = await self._worker.run(partial(process_frame, self._worker, frame, st.style, st.blender,
+                                                  mix=st.mix, preserve_color=st.preserve_color))
         st.applied_mix = res.mix
         h, w = res.frame.shape[:2]
         st.stats.record(time.monotonic() - t_recv, width=w, height=h)

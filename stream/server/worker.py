@@ -24,9 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from models.color import ColorPreserving, preserve_color
+from models.nets.color import ColorPreserving, preserve_color
 from models.contracts import default_dtype
-from models.temporal import prefetch_flow_input
+from models.temporal.blender import prefetch_flow_input
 
 Stylizer = Callable[[Tensor], Tensor]
 StylizerFactory = Callable[[str], Stylizer]
@@ -41,7 +41,7 @@ class Stylized:
 
 
 def _with_colors(fn: Stylizer, x: Tensor, amount: float) -> Tensor:
-    """``fn(x)`` with colour preservation ``amount`` instead of the style's own (models.color)."""
+    """``fn(x)`` with colour preservation ``amount`` instead of the style's own (models.nets.color)."""
     raw = fn.inner if isinstance(fn, ColorPreserving) else fn
     y = raw(x)
     return preserve_color(y, x, amount=amount) if amount > 0 else y
@@ -100,7 +100,7 @@ class StyleWorker:
                 applied = fn.mix_dict()  # type: ignore[attr-defined]
             elif mix is not None:
                 raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
-            prefetch_flow_input(blender, x)  # queued ahead of the network (models.temporal)
+            prefetch_flow_input(blender, x)  # queued ahead of the network (models.temporal.blender)
             y = fn(x) if preserve_color is None else _with_colors(fn, x, preserve_color)
             if y.shape != x.shape:
                 raise ValueError(f"stylizer {style!r}: expected output shape {tuple(x.shape)}, got {tuple(y.shape)}")

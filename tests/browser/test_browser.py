@@ -113,7 +113,7 @@ def launch_chromium(p, tmp_path: Path, clip: Path):
 
 
 def test_mirror_and_broadcast_in_headless_chromium(tmp_path):
-    from models.sample import sample_frames
+    from models.io.sample import sample_frames
     from stream.server.config import ServerConfig
 
     clip = tmp_path / "clip.y4m"

@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.test_browser import (H, MEAN_RGB_JS, W, ServerThread, launch_chromium, open_page, sync_api,
                                        write_y4m)
-from tests.test_server_colors import STYLES, factory
+from tests.stream.test_server_colors import STYLES, factory
 
 pytestmark = pytest.mark.browser
 SPREAD_JS = f"""() => {{ const m = ({MEAN_RGB_JS})('remote');

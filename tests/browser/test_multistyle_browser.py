@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.test_browser import (H, MEAN_RGB_JS, W, ServerThread, launch_chromium, open_page, sync_api,
                                        write_y4m)
-from tests.test_multistyle_server import STYLES, make_factory
+from tests.stream.test_multistyle_server import STYLES, make_factory
 from tests.multistyle_factory import DARK, LIGHT
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ def _wait_grey(page, level: float, timeout: int = 30_000) -> None:
 
 
 def test_blend_slider_mirror_and_broadcast(tmp_path):
-    from models.sample import sample_frames
+    from models.io.sample import sample_frames
     from stream.server.config import ServerConfig
 
     clip = tmp_path / "clip.y4m"

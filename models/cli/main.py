@@ -1,0 +1,70 @@
+"""The ``stylecast`` console command.
+
+Subcommands live with the package that does the work: each package that owns commands is named in
+the ``stylecast.commands`` entry-point group (see pyproject.toml) and its ``cmd_*`` modules are
+found by :mod:`models.cli.discovery`; each adds parsers whose ``func(args) -> int | None`` runs
+the command. User mistakes raise :class:`models.errors.UserError` and print as one line.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib.metadata import entry_points
+from typing import Sequence
+
+from models.cli.discovery import register_package
+from models.errors import UserError
+
+# Fallback when running from a source tree that was never pip-installed.
+_BUILTIN = ("models.cli", "stream", "offline")
+
+
+def _command_packages() -> list[str]:
+    found = [e.value for e in entry_points(group="stylecast.commands")]
+    return found or list(_BUILTIN)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylecast",
+        description="Live and recorded neural style transfer.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for package in sorted(set(_command_packages())):
+        try:
+            register_package(package, sub)
+        except ImportError as exc:  # a package may be absent in a partial install
+            if os.environ.get("STYLECAST_DEBUG"):
+                raise
+            print(f"stylecast: warning: subcommands of {package} unavailable ({exc})", file=sys.stderr)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+    except UserError as exc:
+        if args.verbose:
+            raise
+        print(f"stylecast {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nstylecast {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `stylecast styles | head`: the reader went away; no traceback, and stop Python's own
+        # flush at exit from raising again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

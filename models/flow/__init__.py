@@ -1,0 +1,1 @@
+"""Optical flow: estimators (DIS, DeepFlow), .flo/PNG files, backward warping, consistency weights."""

@@ -1,0 +1,1 @@
+"""Style networks: the feed-forward transformer, its multi-style variant, style mixes, colour preservation."""

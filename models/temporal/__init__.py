@@ -1,0 +1,1 @@
+"""Temporal consistency of the live pipeline (blender, scene cuts) and flicker/fidelity metrics."""

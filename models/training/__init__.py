@@ -1,0 +1,1 @@
+"""Training of style networks: the loop, its frozen configuration, content data."""

@@ -40,6 +40,10 @@ VARIANTS: dict[str, dict] = {
                                compile_mode="reduce-overhead"),
     "compile-ro-fp16": dict(kind="compile", dtype=torch.float16, channels_last=False, fast_norm=False,
                             compile_mode="reduce-overhead"),
+    # isolates the fast norm under compile (compile-ro-fp16-cl minus fast_norm): #15 keeps
+    # FastInstanceNorm2d only if this row is slower
+    "compile-ro-fp16-cl-plainnorm": dict(kind="compile", dtype=torch.float16, channels_last=True, fast_norm=False,
+                                         compile_mode="reduce-overhead"),
     "compile-ma-fp16-cl": dict(kind="compile", dtype=torch.float16, channels_last=True, fast_norm=True,
                                compile_mode="max-autotune-no-cudagraphs"),
 }
@@ -290,7 +294,7 @@ def default_config(device: str, **overrides) -> BenchConfig:
                           variants=("eager-fp32", "eager-fp16", "eager-fp16-fastnorm", "eager-fp16-cl", "eager-fp16-cl-fastnorm",
                                     "tensorrt-fp16", "compile-ro-fp16-cl"),
                           streams=(1, 4, 16), stream_size="720p", iters=50,
-                          extra_variants=("compile-ro-fp16", "compile-ma-fp16-cl"), temporal=True)
+                          extra_variants=("compile-ro-fp16-cl-plainnorm", "compile-ro-fp16", "compile-ma-fp16-cl"), temporal=True)
     else:
         cfg = BenchConfig(device=device, preset="light", sizes=("240p", "480p-vga"),
                           variants=("eager-fp32", "eager-fp32-cl"), streams=(1, 4), stream_size="240p",

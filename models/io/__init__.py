@@ -1,6 +1,10 @@
-"""Media I/O for stylecast: the only place that touches PyAV and OpenCV image codecs.
+"""Media I/O: video files (PyAV) and still images (OpenCV) as numpy HxWx3 uint8 RGB.
 
-Frames at this boundary are numpy HxWx3 uint8 RGB; :func:`to_tensor` / :func:`to_uint8` convert
+Users' media (inputs and outputs of stylize, live, video, faces, train) goes through here. Other
+modules encode or decode for their own formats and say so: flow files and caches as PNG
+(models.flow.files, offline/ruder), training previews, WebRTC frames (aiortc's av.VideoFrame in
+stream/server), JPEG thumbnails, the live sources/sinks (OpenCV camera and window) and the
+broadcast recorder (which uses this module's VideoWriter). Frames at this boundary are numpy HxWx3 uint8 RGB; :func:`to_tensor` / :func:`to_uint8` convert
 to and from the library's (N,3,H,W) [0,1] tensors. Implementation is split by concern:
 :mod:`models.io.video` (reading), :mod:`models.io.video_write` (atomic writing, audio copy),
 :mod:`models.io.image` (stills, conversions). Policies are documented in docs/media.md.

@@ -1,6 +1,7 @@
 """Video reading with PyAV: upright RGB uint8 frames with their timestamps.
 
-This module and :mod:`models.io.video_write` are the only places that touch PyAV. Policies:
+Files are read here and written by :mod:`models.io.video_write` (the server also handles aiortc's
+``av.VideoFrame`` objects for WebRTC, which are frames, not files). Policies:
 
 * Every pixel format (8/10/12-bit, 4:2:0/4:2:2/4:4:4) is converted by libswscale to 8-bit RGB
   (``frame.to_ndarray(format="rgb24")``); high-bit-depth detail is rounded away.

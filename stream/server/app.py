@@ -22,6 +22,7 @@ from aiohttp import web
 
 from stream.server.broadcast import Broadcaster
 from stream.server.config import ServerConfig
+from stream.janus.publisher import page_webrtc, start_publisher
 from stream.server.context import ServerContext
 from stream.server.peers import PeerRegistry
 from stream.server.settings import parse_settings
@@ -64,6 +65,7 @@ async def list_styles(request: web.Request) -> web.Response:
         "default": ctx.config.style or ctx.catalog.default,  # what a mirror peer gets without a style
         "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
+        **page_webrtc(ctx.config),  # "janus" (where the page subscribes) and "ice_servers"
     })
 
 
@@ -163,6 +165,8 @@ def create_app(
                                 stats_window=config.stats_window)
             ctx.broadcaster = Broadcaster(source, worker, state, recorder)
             ctx.broadcaster.start()
+            if config.janus_url is not None:
+                ctx.janus = start_publisher(config, ctx.broadcaster)
         app[CTX] = ctx
 
     async def on_shutdown(app: web.Application) -> None:
@@ -170,6 +174,8 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         ctx = app[CTX]
+        if ctx.janus is not None:
+            await ctx.janus.close()  # leave the room while the track still runs
         if ctx.broadcaster is not None:
             await ctx.broadcaster.close()
         ctx.worker.close()

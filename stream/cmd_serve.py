@@ -15,7 +15,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "Broadcast mode (--source): one source is stylized once and sent to many viewers.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | a video file")
+    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | whip (wait for a WHIP publisher, e.g. OBS) | a video file")
     p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the embedded sample")
     p.add_argument("--no-loop", dest="loop", action="store_false", help="play a file source once")
     p.add_argument("--size", default="640x480", help="WxH for the sample / webcam source (default 640x480)")

@@ -9,6 +9,7 @@ Routes (documented in docs/webrtc.md):
   POST /peer/{id}/settings     mirror peer: {"style"?,"temporal"?,"strength"?,"mix"?} (also over the data channel)
   POST /peer/{id}/close        hang up now (the page calls it on unload)
   POST /control                broadcast settings; needs "Authorization: Bearer TOKEN"
+  POST /whip, POST /whep       WHIP ingest / WHEP playback (application/sdp), see stream/server/whip.py
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from stream.server.settings import parse_settings
 from stream.server.signaling import handle_offer
 from stream.server.styles import StyleCatalog, StyleInfo, registry_catalog, render_thumbnail, thumbnail_source
 from stream.server.tracks import StreamState
+from stream.server.whip import WhipIngest, add_routes as add_whip_whep
+from stream.server.whip_source import WhipSource
 from stream.server.worker import StyleWorker, StylizerFactory
 
 CTX = web.AppKey("stylecast", ServerContext)
@@ -164,6 +167,8 @@ def create_app(
             state = StreamState(style=first_style, temporal=config.temporal, strength=config.strength,
                                 stats_window=config.stats_window)
             ctx.broadcaster = Broadcaster(source, worker, state, recorder)
+            if isinstance(source, WhipSource):
+                ctx.whip = WhipIngest(source, config.token, config.ice_servers, config.connect_timeout)
             ctx.broadcaster.start()
             if config.janus_url is not None:
                 ctx.janus = start_publisher(config, ctx.broadcaster)
@@ -176,6 +181,8 @@ def create_app(
         ctx = app[CTX]
         if ctx.janus is not None:
             await ctx.janus.close()  # leave the room while the track still runs
+        if ctx.whip is not None:
+            await ctx.whip.close()  # also releases the broadcast's reader blocked on the next frame
         if ctx.broadcaster is not None:
             await ctx.broadcaster.close()
         ctx.worker.close()
@@ -192,4 +199,5 @@ def create_app(
     app.router.add_post("/peer/{id}/settings", peer_settings)
     app.router.add_post("/peer/{id}/close", peer_close)
     app.router.add_post("/control", control)
+    add_whip_whep(app, CTX)  # POST /whip, /whep (+ DELETE, PATCH 405): stream/server/whip.py
     return app

@@ -3,6 +3,7 @@ fixture in a network namespace, see janus_env.py), viewers through Janus, reconn
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 
@@ -145,3 +146,56 @@ def test_janus_restart_publisher_reconnects_broadcast_keeps_running(janus_env):
             await server.close()
 
     run(main_(), timeout=120)
+
+
+def test_janus_twenty_viewers_server_cpu_flat(janus_env):
+    """1 publisher, 21 viewers through Janus: all receive stylized frames, and the stylecast
+    process's CPU seconds per second with 20 viewers stay within 1.3x of those with one (the
+    stream is encoded once; Janus fans the packets out)."""
+    from janus_load import start_server, stop_server
+    from janus_env import proc_cpu_seconds
+
+    proc, port = start_server(size=(120, 160), fps=30, janus_url=janus_env.url,
+                              ready=lambda s: s["janus"]["state"] == "publishing")
+
+    async def cpu_rate(window: float) -> float:
+        c0, t0 = proc_cpu_seconds(proc.pid), time.monotonic()
+        await asyncio.sleep(window)  # a measurement window, not a wait for an event
+        return (proc_cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
+
+    async def main_():
+        first = await subscribe(janus_env.url, janus_env.room)
+        viewers = [first]
+        try:
+            assert is_marker(await first.next_frame(15))
+            await until(lambda: stats_fps(port) > 20, 30, "the broadcast to run at its rate")
+            one = await cpu_rate(5.0)
+            viewers += await asyncio.gather(*(subscribe(janus_env.url, janus_env.room) for _ in range(20)))
+            for v in viewers:
+                assert is_marker(await v.next_frame(20))
+            counts = [v.received for v in viewers]
+            twenty = await cpu_rate(5.0)
+            gained = [v.received - c for v, c in zip(viewers, counts)]
+            assert min(gained) >= 30, f"a viewer stalled: frames in 5 s per viewer {gained}"
+            st = stats_json(port)
+            assert st["janus"]["state"] == "publishing" and st["peers"] == 0
+            print(f"stylecast CPU s/s: 1 viewer {one:.3f}, 21 viewers {twenty:.3f} (x{twenty / one:.2f}); "
+                  f"frames/5 s per viewer min {min(gained)} max {max(gained)}")
+            assert twenty <= 1.3 * one, f"server CPU grew with viewers: {one:.3f} -> {twenty:.3f} s/s"
+        finally:
+            await asyncio.gather(*(v.close() for v in viewers))
+
+    try:
+        run(main_(), timeout=150)
+    finally:
+        stop_server(proc)
+
+
+def stats_json(port: int) -> dict:
+    from janus_load import stats
+
+    return stats(port)
+
+
+def stats_fps(port: int) -> float:
+    return stats_json(port)["broadcast"]["fps"]

@@ -199,3 +199,47 @@ def stats_json(port: int) -> dict:
 
 def stats_fps(port: int) -> float:
     return stats_json(port)["broadcast"]["fps"]
+
+
+def test_janus_stale_publisher_of_a_crashed_server_is_replaced(janus_env):
+    """A crashed stylecast leaves its publisher in the room until Janus's 60 s session timeout
+    (the room takes one publisher): a new server evicts it and publishes at once."""
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+    from stream.janus.client import JanusSession
+    from stream.janus.publisher import JanusPublisher
+    from stream.server.client import ArrayTrack
+
+    async def main_():
+        grey = np.full((96, 128, 3), 128, np.uint8)
+        async with aiohttp.ClientSession() as http:
+            ghost = JanusSession(janus_env.url, http)
+            await ghost.create()
+            h = await ghost.attach("janus.plugin.videoroom")
+            await ghost.message(h, {"request": "join", "ptype": "publisher", "room": janus_env.room, "display": "stylecast"})
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            pc.addTransceiver(ArrayTrack([grey]), direction="sendonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            ans = await ghost.message(h, {"request": "configure", "video": True},
+                                      jsep={"type": "offer", "sdp": pc.localDescription.sdp})
+            await pc.setRemoteDescription(RTCSessionDescription(**{k: ans["jsep"][k] for k in ("sdp", "type")}))
+            await asyncio.wait_for(JanusPublisher._webrtcup(ghost, h), 15)  # the ghost really publishes
+            try:
+                server = await _server(janus_env)
+                try:
+                    ctx = server.app[CTX]
+                    await until(lambda: ctx.janus.state == "publishing", 20, "the new server to take the room")
+                    assert ctx.janus.failures == 0
+                    v = await subscribe(janus_env.url, janus_env.room)
+                    try:
+                        f = await v.next_frame(15)
+                        assert is_marker(f), ("a viewer must get the new server's stream", f.to_ndarray(format="rgb24").mean((0, 1)))
+                    finally:
+                        await v.close()
+                finally:
+                    await server.close()
+            finally:
+                await pc.close()
+                await ghost.destroy()
+
+    run(main_())

@@ -119,6 +119,13 @@ class JanusPublisher:
             if not jsep or jsep.get("type") != "answer":
                 raise JanusError(f"Janus configure: expected an SDP answer, got {ans.get('plugindata')}")
             await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="answer"))
+            # Janus lists the feed as a publisher (and viewers can subscribe) only once its side of
+            # ICE/DTLS is up: "publishing" means that, not just an SDP answer.
+            try:
+                await asyncio.wait_for(self._webrtcup(session, handle), self.timeout + 10)
+            except asyncio.TimeoutError:
+                raise ConnectionError(f"media to Janus did not come up in {self.timeout + 10:.0f} s "
+                                      f"(ICE {pc.iceConnectionState}): can this machine reach Janus's media address?") from None
             self.connects += 1
             self.last_error = None
             self._set("publishing")
@@ -144,6 +151,15 @@ class JanusPublisher:
             if track is not None:
                 self._unsubscribe(track)
 
+    @staticmethod
+    async def _webrtcup(session: JanusSession, handle: int) -> None:
+        while True:
+            ev = await session.events.get()
+            if ev.get("janus") == "webrtcup" and ev.get("sender") == handle:
+                return
+            if ev.get("janus") == "hangup" and ev.get("sender") == handle:
+                raise ConnectionError(f"Janus hung up the publisher: {ev.get('reason')}")
+
     async def _take_room(self, session: JanusSession, handle: int) -> None:
         """Join as the room's publisher: create the room if missing, evict a stale stylecast publisher
         (a crashed or restarted server's session lingers for Janus's 60 s session timeout)."""
@@ -156,7 +172,7 @@ class JanusPublisher:
                                            "videocodec": "vp8", "description": "stylecast broadcast"})
             ans = {}
         for p in ans.get("plugindata", {}).get("data", {}).get("participants", []) or []:
-            if p.get("publisher") and p.get("display") == DISPLAY:
+            if p.get("display") == DISPLAY:  # publishing or about to: one stylecast per room
                 try:
                     await session.message(handle, {"request": "kick", "room": self.room, "id": p["id"]})
                 except JanusError as exc:

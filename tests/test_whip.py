@@ -40,8 +40,12 @@ def test_whip_publisher_becomes_the_broadcast_whep_plays_it():
         ctx = server.app[CTX]
         try:
             viewer = await whep_play(f"{url}/whep")
-            pub = await whip_publish(f"{url}/whip", ArrayTrack([pattern()]), token=TOKEN)
+            # a publisher sending audio too (OBS does): audio refused (inactive), video used
+            from aiortc.mediastreams import AudioStreamTrack
+
+            pub = await whip_publish(f"{url}/whip", ArrayTrack([pattern()]), token=TOKEN, audio=AudioStreamTrack())
             try:
+                assert "a=inactive" in pub.pc.remoteDescription.sdp.split("m=audio")[1].split("m=video")[0]
                 assert pub.location.endswith(f"/whip/{ctx.whip.current.id}")
                 frames = await wait_frames(viewer, is_inverted, 5)
                 assert (frames[-1].width, frames[-1].height) == (W, H)
@@ -105,6 +109,10 @@ def test_whip_whep_bad_requests_are_4xx_and_leave_the_broadcast_running():
                         assert r.status == want and text in body, (r.method, str(r.url), r.status, body)
                         if want == 401:
                             assert r.headers.get("WWW-Authenticate") == "Bearer"
+                async with http.options(f"{url}/whip") as r:  # CORS preflight of a browser client elsewhere
+                    assert r.status == 204 and r.headers["Accept-Post"] == "application/sdp"
+                    assert "Authorization" in r.headers["Access-Control-Allow-Headers"]
+                    assert r.headers["Access-Control-Allow-Origin"] == "*"
                 # garbage SDP while no publisher is live: 400, nothing left behind
                 await pub.close()
                 async with http.post(f"{url}/whip", data="v=0\r\nm=video x\r\n", headers=auth) as r:

@@ -32,6 +32,11 @@ from stream.server.whip_source import WhipSource
 
 log = logging.getLogger(__name__)
 SDP = "application/sdp"
+# Browser WHIP/WHEP clients hosted elsewhere (web players) need CORS; no cookies are involved
+# (the WHIP token travels in the Authorization header), so any origin may call.
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location, WWW-Authenticate"}
+PREFLIGHT = {**CORS, "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
+             "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match", "Access-Control-Max-Age": "600"}
 
 
 def _err(status: int, message: str, **headers: str) -> web.Response:
@@ -92,6 +97,9 @@ class WhipIngest:
 
         try:
             await pub.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            for t in pub.pc.getTransceivers():
+                if t.kind != "video":
+                    t.direction = "inactive"  # audio (OBS sends it) would queue unread in aiortc: refuse it
             # the offer's direction seen from here (aiortc keeps it reversed on the transceiver):
             # a publisher's a=sendonly video is our recvonly
             if not any(t.kind == "video" and getattr(t, "_offerDirection", "recvonly") in ("recvonly", "sendrecv")
@@ -166,8 +174,7 @@ def add_routes(app: web.Application, key: Any) -> None:
                 pub, answer = await ctx.whip.offer(offer)
             except ValueError as exc:
                 return _err(400, str(exc))
-        return web.Response(status=201, text=answer, content_type=SDP,
-                            headers={"Location": f"/whip/{pub.id}", "Access-Control-Expose-Headers": "Location"})
+        return web.Response(status=201, text=answer, content_type=SDP, headers={"Location": f"/whip/{pub.id}"})
 
     async def whip_delete(request: web.Request) -> web.Response:
         ctx = request.app[key]
@@ -206,7 +213,7 @@ def add_routes(app: web.Application, key: Any) -> None:
             await ctx.peers.close(peer)
             return _err(400, f"WHEP: malformed or unsupported SDP offer: {type(exc).__name__}: {exc}")
         return web.Response(status=201, text=pc.localDescription.sdp, content_type=SDP,
-                            headers={"Location": f"/whep/{peer.id}", "Access-Control-Expose-Headers": "Location"})
+                            headers={"Location": f"/whep/{peer.id}"})
 
     async def whep_delete(request: web.Request) -> web.Response:
         ctx = request.app[key]
@@ -221,13 +228,18 @@ def add_routes(app: web.Application, key: Any) -> None:
                     Allow="DELETE")
 
     async def options(request: web.Request) -> web.Response:
-        return web.Response(status=204, headers={"Accept-Post": SDP})
+        return web.Response(status=204, headers={**PREFLIGHT, "Accept-Post": SDP})
 
-    app.router.add_post("/whip", whip_post)
-    app.router.add_route("OPTIONS", "/whip", options)
-    app.router.add_delete("/whip/{id}", whip_delete)
-    app.router.add_patch("/whip/{id}", no_patch)
-    app.router.add_post("/whep", whep_post)
-    app.router.add_route("OPTIONS", "/whep", options)
-    app.router.add_delete("/whep/{id}", whep_delete)
-    app.router.add_patch("/whep/{id}", no_patch)
+    def cors(handler):
+        async def wrapped(request: web.Request) -> web.Response:
+            resp = await handler(request)
+            resp.headers.update(CORS)
+            return resp
+        return wrapped
+
+    for kind, post, delete in (("whip", whip_post, whip_delete), ("whep", whep_post, whep_delete)):
+        app.router.add_post(f"/{kind}", cors(post))
+        app.router.add_route("OPTIONS", f"/{kind}", options)
+        app.router.add_delete(f"/{kind}/{{id}}", cors(delete))
+        app.router.add_patch(f"/{kind}/{{id}}", cors(no_patch))
+        app.router.add_route("OPTIONS", f"/{kind}/{{id}}", options)

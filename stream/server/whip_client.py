@@ -62,8 +62,11 @@ async def _exchange(url: str, pc: RTCPeerConnection, headers: dict) -> Session:
     return Session(pc=pc, http=http, location=location, headers=headers)
 
 
-async def whip_publish(url: str, track: MediaStreamTrack, *, token: str | None = None) -> Session:
+async def whip_publish(url: str, track: MediaStreamTrack, *, token: str | None = None,
+                       audio: MediaStreamTrack | None = None) -> Session:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    if audio is not None:
+        pc.addTransceiver(audio, direction="sendonly")
     pc.addTransceiver(track, direction="sendonly")
     return await _exchange(url, pc, {"Authorization": f"Bearer {token}"} if token else {})
 

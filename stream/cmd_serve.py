@@ -15,7 +15,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "Broadcast mode (--source): one source is stylized once and sent to many viewers.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | a video file")
+    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | whip (wait for a WHIP publisher, e.g. OBS) | a video file")
     p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the embedded sample")
     p.add_argument("--no-loop", dest="loop", action="store_false", help="play a file source once")
     p.add_argument("--size", default="640x480", help="WxH for the sample / webcam source (default 640x480)")
@@ -32,6 +32,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
     p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost)")
     p.add_argument("--key", type=Path, help="TLS private key for --cert")
+    p.add_argument("--janus", metavar="URL", help="publish the broadcast once into a Janus VideoRoom (HTTP API URL, "
+                   "e.g. http://127.0.0.1:8088/janus; see `stylecast janus-config`); viewers subscribe through Janus")
+    p.add_argument("--janus-room", type=int, default=1234, help="VideoRoom room id (default 1234; created if missing)")
+    p.add_argument("--janus-page-url", metavar="URL", help="Janus's HTTP API as viewers' browsers reach it (default: --janus)")
+    p.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                   help="STUN/TURN server for peers behind NAT, repeatable: stun:HOST:PORT, "
+                        "turn:USER:PASS@HOST:PORT[?transport=tcp] (also given to the page)")
     p.set_defaults(func=run)
 
 
@@ -55,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device,
               preserve_color=args.preserve_color)
+    from stream.server.ice import parse_ice_server
+
+    try:
+        kw["ice_servers"] = tuple(parse_ice_server(u) for u in args.ice_server)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    kw.update(janus_url=args.janus, janus_room=args.janus_room, janus_page_url=args.janus_page_url)
     if args.token:
         kw["token"] = args.token
     if args.strength is not None:

@@ -9,6 +9,7 @@ Routes (documented in docs/webrtc.md):
   POST /peer/{id}/settings     mirror peer: {"style"?,"temporal"?,"strength"?,"mix"?} (also over the data channel)
   POST /peer/{id}/close        hang up now (the page calls it on unload)
   POST /control                broadcast settings; needs "Authorization: Bearer TOKEN"
+  POST /whip, POST /whep       WHIP ingest / WHEP playback (application/sdp), see stream/server/whip.py
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from stream.server.broadcast import Broadcaster
 from stream.server.config import ServerConfig
+from stream.janus.publisher import page_webrtc, start_publisher
 from stream.server.context import ServerContext
 from stream.server.peers import PeerRegistry
 from stream.server.responses import error, read_json
@@ -28,6 +30,8 @@ from stream.server.settings import parse_settings
 from stream.server.signaling import handle_offer
 from stream.server.styles import StyleCatalog, StyleInfo, registry_catalog, render_thumbnail, thumbnail_source
 from stream.server.tracks import StreamState
+from stream.server.whip import WhipIngest, add_routes as add_whip_whep
+from stream.server.whip_source import WhipSource
 from stream.server.worker import StyleWorker, StylizerFactory
 
 CTX = web.AppKey("stylecast", ServerContext)
@@ -48,6 +52,7 @@ async def list_styles(request: web.Request) -> web.Response:
         "default": ctx.config.style or ctx.catalog.default,  # what a mirror peer gets without a style
         "mirror_defaults": {"temporal": ctx.config.temporal, "strength": ctx.config.strength},
         "broadcast": None if b is None else {**b.state.settings(), "source": b.source.description},
+        **page_webrtc(ctx.config),  # "janus" (where the page subscribes) and "ice_servers"
     })
 
 
@@ -146,7 +151,11 @@ def create_app(
             state = StreamState(style=first_style, temporal=config.temporal, strength=config.strength,
                                 stats_window=config.stats_window)
             ctx.broadcaster = Broadcaster(source, worker, state, recorder)
+            if isinstance(source, WhipSource):
+                ctx.whip = WhipIngest(source, config.token, config.ice_servers, config.connect_timeout)
             ctx.broadcaster.start()
+            if config.janus_url is not None:
+                ctx.janus = start_publisher(config, ctx.broadcaster)
         app[CTX] = ctx
 
     async def on_shutdown(app: web.Application) -> None:
@@ -154,6 +163,10 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         ctx = app[CTX]
+        if ctx.janus is not None:
+            await ctx.janus.close()  # leave the room while the track still runs
+        if ctx.whip is not None:
+            await ctx.whip.close()  # also releases the broadcast's reader blocked on the next frame
         if ctx.broadcaster is not None:
             await ctx.broadcaster.close()
         ctx.worker.close()
@@ -170,4 +183,5 @@ def create_app(
     app.router.add_post("/peer/{id}/settings", peer_settings)
     app.router.add_post("/peer/{id}/close", peer_close)
     app.router.add_post("/control", control)
+    add_whip_whep(app, CTX)  # POST /whip, /whep (+ DELETE, PATCH 405): stream/server/whip.py
     return app

@@ -31,6 +31,12 @@ class ServerConfig:
     preserve_color: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # broadcast control
     stats_window: int = 300  # frames kept for latency percentiles
+    # Publish the broadcast once into this Janus VideoRoom (HTTP API URL, e.g. http://HOST:8088/janus);
+    # viewers subscribe through Janus. janus_page_url: the same API as the viewers' browsers reach it.
+    janus_url: str | None = None
+    janus_room: int = 1234
+    janus_page_url: str | None = None
+    ice_servers: tuple = ()  # stream.server.ice.IceServer, for every server peer and the page
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -43,5 +49,11 @@ class ServerConfig:
             raise ValueError(f"max_side must be >= 16, got {self.max_side}")
         if self.preserve_color is not None and not 0.0 <= self.preserve_color <= 1.0:
             raise ValueError(f"preserve_color must be in [0,1], got {self.preserve_color}")
+        if self.janus_url is not None and not self.janus_url.startswith(("http://", "https://")):
+            raise ValueError(f"--janus: expected the HTTP API URL such as http://127.0.0.1:8088/janus, got {self.janus_url!r}")
+        if self.janus_url is not None and self.source is None:
+            raise ValueError("--janus publishes the broadcast: expected --source (or --demo) as well")
+        if not 0 < self.janus_room < 2**53:
+            raise ValueError(f"--janus-room: expected a positive integer, got {self.janus_room}")
         if self.source_fps <= 0:
             raise ValueError(f"source_fps must be > 0, got {self.source_fps}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,8 @@ class ServerContext:
     thumbs: dict[str, bytes] = field(default_factory=dict)
     thumb_source: np.ndarray | None = None
     started: float = field(default_factory=time.monotonic)
+    janus: Any = None  # stream.janus.publisher.JanusPublisher when --janus
+    whip: Any = None  # stream.server.whip.WhipIngest when --source whip
 
     def stats(self, peer_id: str | None = None) -> dict:
         mirrors = [p for p in self.peers if p.mode == "mirror" and p.state is not None]
@@ -45,6 +48,9 @@ class ServerContext:
                 r = b.recorder
                 out["broadcast"]["recording"] = {"path": str(r.path), "frames": r.frames, "drops": r.drops,
                                                  "error": None if r.error is None else str(r.error)}
+        out["janus"] = None if self.janus is None else self.janus.snapshot()
+        if self.whip is not None:
+            out["whip"] = self.whip.snapshot()
         total = merge(streams)
         out.update(fps=total["fps"], drops=total["drops"], frames=total["frames"], latency_ms=total["latency_ms"])
         if peer_id is not None:

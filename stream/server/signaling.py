@@ -8,21 +8,22 @@ from __future__ import annotations
 import json
 
 from aiohttp import web
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from stream.server.context import ServerContext
-from stream.server.responses import error, read_json
+from stream.server.ice import rtc_configuration
 from stream.server.peers import Peer, PeersFull
+from stream.server.responses import error, read_json
 from stream.server.settings import parse_settings
 from stream.server.tracks import MirrorTrack, StreamState
 
 MODES = ("mirror", "view")
 
 
-def new_peer_connection() -> RTCPeerConnection:
-    # No STUN/TURN: aiortc's default STUN server (stun.l.google.com) is unreachable offline and
-    # stalls gathering; host candidates suffice on a LAN / loopback.
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def new_peer_connection(ice_servers: tuple = ()) -> RTCPeerConnection:
+    # Only the --ice-server list: aiortc's default STUN server (stun.l.google.com) is unreachable
+    # offline and stalls gathering; host candidates suffice on a LAN / loopback.
+    return RTCPeerConnection(rtc_configuration(ice_servers))
 
 
 async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response:
@@ -45,7 +46,7 @@ async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response
     if mode == "view" and ctx.broadcaster is None:
         return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
 
-    pc = new_peer_connection()
+    pc = new_peer_connection(ctx.config.ice_servers)
     try:
         peer = ctx.peers.admit(pc, mode)
     except PeersFull as exc:

@@ -107,6 +107,10 @@ def webcam_available(index: int = 0) -> bool:
 def open_source(spec: str, *, size: tuple[int, int], fps: float, loop: bool, sample_frames: int = 48) -> FrameSource:
     if spec == "sample":
         return SampleSource(size, fps, n=sample_frames)
+    if spec == "whip":  # frames pushed by a WHIP publisher (POST /whip)
+        from stream.server.whip_source import WhipSource
+
+        return WhipSource(fps)
     if spec == "webcam" or spec.startswith("webcam:"):
         idx = spec.partition(":")[2] or "0"
         if not idx.isdigit():

@@ -64,6 +64,7 @@ async function loadStyles() {
   const r = await fetch("/styles");
   const data = await r.json();
   state.styles = data.styles;
+  state.janus = data.janus || null; state.iceServers = data.ice_servers || [];  // --janus / --ice-server
   state.style = (data.broadcast && state.mode === "view") ? data.broadcast.style : data.default;
   const box = $("styles");
   box.innerHTML = "";
@@ -211,7 +212,7 @@ async function start() {
   $("start").disabled = true;
   setStatus("connecting", "connecting");
   try {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: state.iceServers || [] });
     state.pc = pc;
     pc.ontrack = (ev) => {
       const v = $("remote");
@@ -233,6 +234,11 @@ async function start() {
         const m = JSON.parse(ev.data);
         if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix, m.preserve_color);
       };
+    } else if (state.janus) {  // --janus: the broadcast comes from Janus, not from this server
+      state.janusSub = await window.stylecastJanus.subscribe(pc, state.janus, waitIceComplete);
+      $("stop").disabled = false;
+      state.statsTimer = setInterval(pollStats, 1000);
+      return;
     } else {
       pc.addTransceiver("video", { direction: "recvonly" });
     }
@@ -258,6 +264,7 @@ async function start() {
 function stop(keepStatus) {
   if (state.peerId) navigator.sendBeacon(`/peer/${state.peerId}/close`);
   if (state.pc) state.pc.close();
+  if (state.janusSub) { state.janusSub.close(); state.janusSub = null; }
   if (state.camera) for (const t of state.camera.getTracks()) t.stop();
   clearInterval(state.statsTimer);
   Object.assign(state, { pc: null, dc: null, peerId: null, camera: null, statsTimer: null, fpsFrames: [] });
@@ -268,11 +275,11 @@ function stop(keepStatus) {
 }
 
 async function pollStats() {
-  if (!state.peerId) return;
-  const r = await fetch(`/stats?peer=${state.peerId}`);
+  if (!state.peerId && !state.janusSub) return;
+  const r = await fetch(state.peerId ? `/stats?peer=${state.peerId}` : "/stats");
   if (!r.ok) return;
   const s = await r.json();
-  const p = s.peer || {};
+  const p = s.peer || (state.janusSub && s.broadcast) || {};
   const f = state.fpsFrames;
   const fps = f.length > 1 ? (f.length - 1) * 1000 / (f[f.length - 1] - f[0]) : 0;
   $("s-fps").textContent = fps.toFixed(1);

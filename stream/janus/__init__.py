@@ -1,0 +1,1 @@
+"""Janus Gateway support: a minimal config writer, an HTTP-API client and the broadcast publisher."""

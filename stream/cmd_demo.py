@@ -6,6 +6,7 @@ sample (or the webcam when one exists) to any browser. No webcam, internet or GP
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -18,17 +19,21 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("-s", "--style", default=None, help="style name or checkpoint (default: the bundled default)")
     p.add_argument("--frames", type=int, default=48, help="frames of the sample clip to render (default 48)")
     p.add_argument("--size", default="320x240", help="WxH of the rendered clip (default 320x240)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    from models.cli import add_device
+
+    add_device(p)
     p.add_argument("--no-serve", dest="serve", action="store_false", help="only render; do not start the server")
     p.add_argument("--port", type=int, default=8080, help="server port (default 8080, on 127.0.0.1)")
     p.set_defaults(func=run)
 
 
-def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, int], device: str) -> tuple[Path, Path]:
+def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, int], device: str,
+           requested_device: str = "auto") -> tuple[Path, Path]:
     """Live pipeline on the sample clip -> ``demo.mp4`` + ``demo_preview.png`` (input | output)."""
     import numpy as np
 
     from models.contracts import default_dtype
+    from models.devices import device_note
     from models.errors import UserError
     from models.media import open_video, write_image
     from models.registry import DEFAULT_STYLE, load_stylizer
@@ -46,15 +51,16 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
         raise UserError(f"--out: cannot create {out_dir}: {exc.strerror}") from None
     name = style or DEFAULT_STYLE
     stylizer = load_stylizer(name, device=device)
+    print(f"stylecast demo: {device_note(device, requested_device)}", file=sys.stderr)  # after every argument check
     clip = sample_frames(n=frames, size=size)
     video = out_dir / "demo.mp4"
     print(f"stylecast demo: stylizing {frames} frames of the embedded sample with '{name}' "
-          f"(temporal consistency on) on {device} ...")
+          f"(temporal consistency on) on {device} ...", file=sys.stderr)
     loop = LiveLoop(ArraySource(clip, fps=24.0, name="sample"), FileSink(video, fps=24.0), stylizer,
                     temporal=TemporalBlender(), device=device, dtype=default_dtype(device),
                     config=LoopConfig(realtime=False))
     stats = loop.run()
-    print(f"stylecast demo: {stats.line()}")
+    print(f"stylecast demo: {stats.line()}", file=sys.stderr)
     with open_video(video) as reader:
         styled = np.stack(list(reader))
     picks = sorted({0, frames // 2, frames - 1})
@@ -68,15 +74,17 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
 def run(args: argparse.Namespace) -> int:
     from stream.cmd_serve import parse_size
 
-    from models.devices import device_note, pick_device
+    from models.devices import pick_device
 
+    size = parse_size(args.size)
     device = pick_device(args.device)
-    print(f"stylecast demo: {device_note(device)}")
-    video, preview = render(args.out, style=args.style, frames=args.frames, size=parse_size(args.size), device=device)
+    video, preview = render(args.out, style=args.style, frames=args.frames, size=size, device=device,
+                            requested_device=args.device)
     print(f"stylecast demo: result written to {video} and {preview} (left: input, right: stylized)")
     if not args.serve:
         return 0
     from stream.server.runner import demo
 
-    print("stylecast demo: starting the WebRTC server (broadcast of the stylized sample); Ctrl+C stops it")
+    print("stylecast demo: starting the WebRTC server (broadcast of the stylized sample); Ctrl+C stops it",
+          file=sys.stderr)
     return demo(port=args.port, device=device, style=args.style)

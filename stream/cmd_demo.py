@@ -1,7 +1,9 @@
 """``stylecast demo``: the README's first command. Runs the most complete main job on the
-embedded sample clip: the live pipeline (stylize + flow-based temporal consistency) renders
-``out/demo.mp4`` and a side-by-side preview, then ``stylecast serve`` broadcasts the stylized
-sample (or the webcam when one exists) to any browser. No webcam, internet or GPU needed.
+embedded demo clip (a slow camera move over four public-domain / CC0 photographs shipped with
+the package, :mod:`models.photo_clip`): the live pipeline (stylize + flow-based temporal
+consistency) renders ``out/demo.mp4`` and a side-by-side preview, then ``stylecast serve``
+broadcasts the stylized sample (or the webcam when one exists) to any browser. No webcam,
+internet or GPU needed.
 """
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from pathlib import Path
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "demo", help="render the embedded sample with the live pipeline, then serve it over WebRTC",
-        description="Stylizes the embedded sample clip with temporal consistency into OUT/demo.mp4 "
-                    "and OUT/demo_preview.png, then starts `stylecast serve --demo` (Ctrl+C stops it).")
+        description="Stylizes the embedded demo clip (a slow camera move over four public-domain / CC0 "
+                    "photographs) with temporal consistency into OUT/demo.mp4 and OUT/demo_preview.png "
+                    "(one row per photo: input | stylized), then starts `stylecast serve --demo` (Ctrl+C stops it).")
     p.add_argument("--out", type=Path, default=Path("out"), help="output directory (default: out)")
     p.add_argument("-s", "--style", default=None, help="style name or checkpoint (default: the bundled default)")
-    p.add_argument("--frames", type=int, default=48, help="frames of the sample clip to render (default 48)")
-    p.add_argument("--size", default="320x240", help="WxH of the rendered clip (default 320x240)")
+    p.add_argument("--frames", type=int, default=96, help="frames of the demo clip to render, 24 fps (default 96)")
+    p.add_argument("--size", default="480x360", help="WxH of the rendered clip (default 480x360)")
     from models.cli import add_device
 
     add_device(p)
@@ -37,7 +40,7 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
     from models.errors import UserError
     from models.media import open_video, write_image
     from models.registry import DEFAULT_STYLE, load_stylizer
-    from models.sample import sample_frames
+    from models.photo_clip import photo_clip, shot_bounds
     from models.temporal import TemporalBlender
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import FileSink
@@ -52,9 +55,9 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
     name = style or DEFAULT_STYLE
     stylizer = load_stylizer(name, device=device)
     print(f"stylecast demo: {device_note(device, requested_device)}", file=sys.stderr)  # after every argument check
-    clip = sample_frames(n=frames, size=size)
+    clip = photo_clip(n=frames, size=size)
     video = out_dir / "demo.mp4"
-    print(f"stylecast demo: stylizing {frames} frames of the embedded sample with '{name}' "
+    print(f"stylecast demo: stylizing {frames} frames of the embedded demo clip with '{name}' "
           f"(temporal consistency on) on {device} ...", file=sys.stderr)
     loop = LiveLoop(ArraySource(clip, fps=24.0, name="sample"), FileSink(video, fps=24.0), stylizer,
                     temporal=TemporalBlender(), device=device, dtype=default_dtype(device),
@@ -63,7 +66,7 @@ def render(out_dir: Path, *, style: str | None, frames: int, size: tuple[int, in
     print(f"stylecast demo: {stats.line()}", file=sys.stderr)
     with open_video(video) as reader:
         styled = np.stack(list(reader))
-    picks = sorted({0, frames // 2, frames - 1})
+    picks = [(a + b) // 2 for a, b in shot_bounds(frames)]  # the middle of each shot: one row per photo
     rows = [np.concatenate([clip[i], np.full((size[0], 8, 3), 255, np.uint8), styled[i]], axis=1) for i in picks]
     gap = np.full((8, rows[0].shape[1], 3), 255, np.uint8)
     preview = out_dir / "demo_preview.png"

@@ -19,6 +19,8 @@ _FLAGS = {
     "seam_radius": "guided-filter radius (px) that hides seams between patches of different exemplars",
     "seam_band": "half-width (px) of the band around those seams that the guided filter touches",
     "feather": "softness of the face matte's edge: Gaussian sigma as a fraction of the face width",
+    "surround": "the rest of the frame: 'look' takes the exemplars' global tone, colour and stroke energy so "
+                "the face blends in; 'photo' leaves it untouched",
     "work_height": "height (px) each face crop is processed at",
     "landmark_smoothing": "video: smoothing of landmarks over time, 0 = none, < 1",
     "label_stickiness": "video: bonus for keeping the previous frame's exemplar choice per patch",
@@ -52,7 +54,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     from offline.faces.config import FaceStyleConfig
     for f in fields(FaceStyleConfig):
         if f.name in _FLAGS:
-            kw = {"choices": ["patch", "energy"]} if f.name == "transfer" else {"type": type(f.default)}
+            kw = {"choices": {"transfer": ["patch", "energy"], "surround": ["look", "photo"]}[f.name]} \
+                if f.name in ("transfer", "surround") else {"type": type(f.default)}
             p.add_argument("--" + f.name.replace("_", "-"), default=f.default, help=_FLAGS[f.name], **kw)
     p.set_defaults(func=run)
 

@@ -16,9 +16,11 @@ def pick_device(requested: str | None) -> str:
     return requested
 
 
-def device_note(device: str) -> str:
-    """One line saying which device runs the work, and that it is a CPU fallback when it is."""
+def device_note(device: str, requested: str | None = "auto") -> str:
+    """One line saying which device runs the work, and that it is a CPU fallback when it is (that
+    is, when ``requested`` was ``auto``; an explicit ``--device cpu`` is no fallback)."""
     if device.startswith("cuda"):
         return f"using GPU {torch.cuda.get_device_name(torch.device(device))}"
-    return "no CUDA GPU found - falling back to the CPU (works, just slower)" if not torch.cuda.is_available() \
-        else "using the CPU"
+    if requested in (None, "", "auto") and not torch.cuda.is_available():
+        return "no CUDA GPU found: falling back to CPU (works, just slower)"
+    return "using CPU"

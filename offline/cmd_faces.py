@@ -9,9 +9,25 @@ from pathlib import Path
 from models.errors import UserError
 
 # CLI flags for the tunable FaceStyleConfig fields (others keep their documented defaults).
-_FLAGS = ("transfer", "patch", "stride", "smooth_weight", "grad_weight", "seam_radius", "seam_band",
-          "feather", "work_height", "landmark_smoothing", "label_stickiness", "temporal_strength",
-          "detect_upsample", "detect_threshold")
+_FLAGS = {
+    "transfer": "how exemplar patches become the face: 'energy' transfers their local contrast onto the "
+                "input (Shih et al. 2014), 'patch' pastes them (Wang & Tang 2009)",
+    "patch": "MRF patch size in pixels of the working crop",
+    "stride": "MRF patch step in pixels (neighbours overlap by patch - stride)",
+    "smooth_weight": "MRF smoothness weight: agreement of neighbouring patches in their overlap",
+    "grad_weight": "MRF data-term weight of the gradient difference (structure) next to luminance",
+    "seam_radius": "guided-filter radius (px) that hides seams between patches of different exemplars",
+    "seam_band": "half-width (px) of the band around those seams that the guided filter touches",
+    "feather": "softness of the face matte's edge: Gaussian sigma as a fraction of the face width",
+    "surround": "the rest of the frame: 'look' takes the exemplars' global tone, colour and stroke energy so "
+                "the face blends in; 'photo' leaves it untouched",
+    "work_height": "height (px) each face crop is processed at",
+    "landmark_smoothing": "video: smoothing of landmarks over time, 0 = none, < 1",
+    "label_stickiness": "video: bonus for keeping the previous frame's exemplar choice per patch",
+    "temporal_strength": "video: blend with the flow-warped previous output, 0 = none, < 1",
+    "detect_upsample": "face detector upsampling (dlib HOG; 1 finds faces down to ~40 px)",
+    "detect_threshold": "minimum face detection score (dlib HOG)",
+}
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -27,8 +43,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                                    "(Song et al., CVIU 2017). DIR/styled/ (or sketches/) holds stylized "
                                    "portraits, DIR/photos/ optionally the matching photos. Frames without "
                                    "faces pass through unchanged.")
-    p.add_argument("input", help="input image (.png/.jpg) or video (.mp4/...)")
-    p.add_argument("--exemplars", required=True, metavar="DIR", help="exemplar directory")
+    p.add_argument("input", metavar="INPUT", help="input image (.png/.jpg) or video (.mp4/...)")
+    p.add_argument("--exemplars", required=True, metavar="DIR",
+                   help="exemplar directory: DIR/styled/ (or sketches/) stylized portraits, DIR/photos/ "
+                        "optionally their photos under the same names")
     p.add_argument("-o", "--output", required=True, help="output image or video path")
     p.add_argument("--exclude", action="append", default=[], metavar="NAME",
                    help="leave out an exemplar by name (repeatable), e.g. the input's own pair")
@@ -36,9 +54,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     from offline.faces.config import FaceStyleConfig
     for f in fields(FaceStyleConfig):
         if f.name in _FLAGS:
-            kw = {"choices": ["patch", "energy"]} if f.name == "transfer" else {"type": type(f.default)}
-            p.add_argument("--" + f.name.replace("_", "-"), default=f.default,
-                           help=f"(default {f.default})", **kw)
+            kw = {"choices": {"transfer": ["patch", "energy"], "surround": ["look", "photo"]}[f.name]} \
+                if f.name in ("transfer", "surround") else {"type": type(f.default)}
+            p.add_argument("--" + f.name.replace("_", "-"), default=f.default, help=_FLAGS[f.name], **kw)
     p.set_defaults(func=run)
 
 
@@ -72,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
         out, faces = stylizer.stylize_image(image)
         media.write_image(dst, out)
         if not faces:
-            print(f"stylecast faces: no face found in {src}; wrote the image unchanged to {dst}",
-                  file=sys.stderr)
+            print(f"stylecast faces: no face found in {src}", file=sys.stderr)
+            print(f"stylecast faces: wrote {dst} (the input unchanged)")
         else:
-            print(f"stylecast faces: stylized {len(faces)} face(s) -> {dst}", file=sys.stderr)
+            print(f"stylecast faces: wrote {dst} ({len(faces)} face(s) stylized)")
         return 0
     return _run_video(src, dst, stylizer, audio=not args.no_audio)
 
@@ -92,13 +110,14 @@ def _run_video(src: Path, dst: Path, stylizer: "object", *, audio: bool) -> int:
     with media.open_video(src) as reader, media.VideoWriter(
             dst, width=reader.width, height=reader.height, fps=reader.fps,
             audio_from=src if (audio and reader.has_audio) else None) as writer:
-        for frame in tqdm(reader, total=reader.frame_count, unit="frame", desc="faces"):
+        for frame in tqdm(reader, total=reader.frame_count, unit="frame", desc="faces: frames"):
             out, n = video(frame)
             writer.write(out)
             frames += 1
             with_faces += n > 0
     if with_faces == 0:
-        print(f"stylecast faces: no face found in {src}; wrote the video unchanged to {dst}", file=sys.stderr)
+        print(f"stylecast faces: no face found in {src}", file=sys.stderr)
+        print(f"stylecast faces: wrote {dst} (the input unchanged)")
     else:
-        print(f"stylecast faces: {with_faces}/{frames} frames had faces -> {dst}", file=sys.stderr)
+        print(f"stylecast faces: wrote {dst} ({with_faces}/{frames} frames had faces)")
     return 0

@@ -10,10 +10,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                        description="Writes DIR/forward.flo (A->B), DIR/backward.flo (B->A) and "
                                    "DIR/consistency.png: 8-bit weights on B's grid, 255 = reliable "
                                    "(Ruder et al. 2016 disocclusion + motion-boundary check).")
-    p.add_argument("frame_a", metavar="FRAME_A")
-    p.add_argument("frame_b", metavar="FRAME_B")
+    p.add_argument("frame_a", metavar="FRAME_A", help="first frame (image file)")
+    p.add_argument("frame_b", metavar="FRAME_B", help="second frame, the same size as FRAME_A")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory (created)")
-    p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="DIS medium (default) or DeepFlow")
+    p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="dis: OpenCV DIS medium (fast); deepflow: DeepFlow (quality, slow) (default: dis)")
     p.set_defaults(func=run)
 
 
@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"-o: expected a directory, got existing file {out}")
     files = flow_pair(Path(args.frame_a), Path(args.frame_b), out, method=args.flow)
     for f in files:
-        print(f"wrote {f}")
+        print(f"stylecast flow: wrote {f}")
     return 0

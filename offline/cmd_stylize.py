@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.cli.options import add_preserve_color
+from models.cli.options import add_device, add_preserve_color
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -21,8 +21,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_preserve_color(p)
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="output file: an image for an image input (.png/.jpg/...), else a video (.mp4/.mkv/.mov)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto picks CUDA when available (default: auto)")
+    add_device(p)
     p.add_argument("--max-side", type=int, default=None, metavar="N",
                    help="downscale so the longer side is at most N pixels")
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="frames per batch (default: 4)")
@@ -85,13 +84,17 @@ def _run(args: argparse.Namespace) -> int:
 
     reader = None if (is_sample or image_in) else open_video(inp)  # refuses bad videos early
     try:
-        device, note = st.resolve_device(args.device)
-        print(f"stylecast stylize: {note}", file=sys.stderr)
+        import torch
+
+        from models.devices import device_note, pick_device
+
+        device = torch.device(pick_device(args.device))
         style = args.style
         if style is None:
             from models.styles.registry import DEFAULT_STYLE
             style = DEFAULT_STYLE
         stylizer = st.load_style(style, device=device, dtype=default_dtype(device), preserve_color=args.preserve_color)
+        print(f"stylecast stylize: {device_note(str(device), args.device)}", file=sys.stderr)  # after every argument check
         common = dict(stylizer=stylizer, device=device, options=opts)
         if image_in:
             res = st.stylize_image(inp, args.output, **common)
@@ -106,5 +109,5 @@ def _run(args: argparse.Namespace) -> int:
     rate = f", {res.frames / res.seconds:.1f} frames/s" if res.frames > 1 and res.seconds > 0 else ""
     print(f"stylecast stylize: wrote {res.output} ({res.frames} frame{'s' * (res.frames != 1)}, "
           f"{res.width}x{res.height}, {res.seconds:.1f} s{rate})"
-          + (f"; preview {res.preview}" if res.preview else ""), file=sys.stderr)
+          + (f"; preview {res.preview}" if res.preview else ""))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from models.cli.options import add_preserve_color
+from models.cli.options import add_device, add_preserve_color
 
 
 def _offsets(text: str) -> tuple[int, ...]:
@@ -26,34 +26,42 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "command continues where it stopped with identical results.")
     p.add_argument("input", metavar="INPUT", help="video file or directory of frames (sorted by name)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.mkv/.mov/.m4v) or a new directory for PNG frames")
-    p.add_argument("--method", choices=("fast", "ruder", "multipass"), default="ruder")
+    p.add_argument("--method", choices=("fast", "ruder", "multipass"), default="ruder",
+                   help="ruder: per-frame optimization with short- and long-term temporal losses (best, slow); "
+                        "multipass: several forward/backward passes (Ruder et al. sec. 3.4); fast: a trained "
+                        "network plus a bidirectional temporal filter (seconds, not hours)")
     p.add_argument("--style-image", metavar="IMG", help="style image (ruder, multipass)")
     p.add_argument("-s", "--style", metavar="NAME", help="trained style name or checkpoint (fast; default: bundled default)")
     add_preserve_color(p)
     g = p.add_argument_group("optimization (ruder, multipass)")
     g.add_argument("--iterations", type=int, help="iterations per frame (per pass for multipass); default 1000 (ruder), 100 (multipass)")
     g.add_argument("--first-iterations", type=int, help="iterations for the first frame (ruder; default 2000)")
-    g.add_argument("--content-weight", type=float)
-    g.add_argument("--style-weight", type=float)
-    g.add_argument("--temporal-weight", type=float, help="0 = plain per-frame optimization (baseline)")
-    g.add_argument("--tv-weight", type=float)
+    g.add_argument("--content-weight", type=float, help="weight of the content loss (default: see docs/offline.md)")
+    g.add_argument("--style-weight", type=float, help="weight of the Gram style loss (default: see docs/offline.md)")
+    g.add_argument("--temporal-weight", type=float,
+                   help="weight of the temporal loss; 0 = plain per-frame optimization (baseline) "
+                        "(default: see docs/offline.md)")
+    g.add_argument("--tv-weight", type=float, help="weight of the total-variation smoothness loss "
+                                                   "(default: see docs/offline.md)")
     g.add_argument("--init", choices=("random", "content", "prev-warped"), help="init of frames after the first (ruder, default prev-warped) and of multipass pass 1 (default random: one noise image for all frames)")
     g.add_argument("--optimizer", choices=("lbfgs", "adam"), help="lbfgs (paper, default) or adam (faster on GPU)")
     g.add_argument("--lr", type=float, help="Adam learning rate on the [0,1] scale (default 0.04)")
     g.add_argument("--long-term", type=_offsets, metavar="J", help="earlier-frame offsets for the temporal loss (default 1,10,20,40; 1 = short-term)")
     g.add_argument("--loss-net", choices=("vgg19", "vgg16", "efficientnet_lite0"), help="loss network (default vgg19)")
     g.add_argument("--loss-weights", metavar="PATH", help="loss-network weights file (default: $STYLECAST_VGG19_WEIGHTS)")
-    g.add_argument("--seed", type=int)
+    g.add_argument("--seed", type=int, help="random seed of the noise initialisation; the same seed gives "
+                                            "the same video (default: 0)")
     m = p.add_argument_group("multipass")
     m.add_argument("--preset", choices=("paper", "fast"), default="paper", help="paper: 15 passes x 100 it, temporal from pass 8; fast: 8 x 50, from 4")
-    m.add_argument("--passes", type=int)
-    m.add_argument("--temporal-after", type=int, metavar="PASS")
+    m.add_argument("--passes", type=int, help="number of passes (default: from --preset)")
+    m.add_argument("--temporal-after", type=int, metavar="PASS",
+                   help="first pass that uses the temporal loss (default: from --preset)")
     f = p.add_argument_group("fast")
-    f.add_argument("--strength", type=float, default=0.7, help="blend strength of the bidirectional temporal filter")
-    p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="optical flow: OpenCV DIS medium (default) or DeepFlow (quality, slow)")
+    f.add_argument("--strength", type=float, default=0.7, help="blend strength of the bidirectional temporal filter, 0..1")
+    p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="optical flow: dis = OpenCV DIS medium, deepflow = DeepFlow (quality, slow) (default: dis)")
     p.add_argument("--max-side", type=int, metavar="N", help="process at most N pixels on the longer side")
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device(p)
     p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
     p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
     p.set_defaults(func=run)
@@ -110,5 +118,5 @@ def run(args: argparse.Namespace) -> int:
     from offline.ruder.pipeline import run_video
 
     out = run_video(spec_from_args(args))
-    print(f"wrote {out}")
+    print(f"stylecast video: wrote {out}")
     return 0

@@ -201,7 +201,7 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
     n = 0
     with VideoWriter(output, width=w, height=h, fps=reader.fps, time_base=reader.time_base,
                      audio_from=audio_from, crf=options.crf, preset=options.preset) as writer, \
-            tqdm(total=reader.frame_count, unit="frame", desc="stylize", file=sys.stderr,
+            tqdm(total=reader.frame_count, unit="frame", desc="stylizing", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,
                                             batch_size=options.batch_size, size=(h, w)):

@@ -17,7 +17,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--address", default="127.0.0.1",
                    help="IP address for the HTTP API and media (default 127.0.0.1; viewers on other machines need "
                         "an address they can reach)")
-    p.add_argument("--http-port", type=int, default=8088)
+    p.add_argument("--http-port", type=int, default=8088, help="TCP port of Janus's HTTP API")
     p.add_argument("--room", type=int, default=1234, help="VideoRoom room id (default 1234)")
     p.add_argument("--rtp-ports", default="20000-20200", help="UDP port range for media (default 20000-20200)")
     p.set_defaults(func=run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.cli.options import add_preserve_color
+from models.cli.options import add_device, add_preserve_color
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -29,20 +29,20 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="glide continuously through these styles of the multi-style network named by -s "
                         "(A -> A/B blends -> B -> ... -> A), --sweep-seconds per step")
     p.add_argument("--sweep-seconds", type=float, default=4.0,
-                   help="seconds of source time from one style of --sweep to the next (default 4)")
+                   help="seconds of source time from one style of --sweep to the next (default: 4.0)")
     add_preserve_color(p)
     p.add_argument("--no-temporal", action="store_true", help="plain per-frame stylization (flickers)")
     p.add_argument("--strength", type=float, default=None, help="temporal blend strength in [0,1] (default: 0.92)")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after N output frames (default: run until the source ends or q)")
     p.add_argument("--realtime", action="store_true",
                    help="pace file/sample/pattern sources at their fps and drop frames like a camera "
                         "(default for window/vcam sinks; file sinks otherwise get every frame in order)")
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    add_device(p)
     p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "tensorrt"),
                    help="how the network runs on a GPU: auto = TensorRT > torch.compile > eager, built on the "
                         "first frame of each style (seconds; frames are dropped meanwhile), eager if that fails; "
                         "on a CPU auto is eager (default: auto)")
-    p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px")
+    p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px (default: full size)")
     p.set_defaults(func=run)
 
 

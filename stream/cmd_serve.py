@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.cli.options import add_preserve_color
+from models.cli.options import add_device, add_preserve_color
 from models.errors import UserError
 
 
@@ -14,31 +14,35 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         description="WebRTC server. Mirror mode: a browser sends its camera and gets it back stylized. "
                     "Broadcast mode (--source): one source is stylized once and sent to many viewers.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | whip (wait for a WHIP publisher, e.g. OBS) | a video file")
+    p.add_argument("--port", type=int, default=8080, help="TCP port of the web page and the WebRTC signalling")
+    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | whip (wait for a WHIP publisher, "
+                                    "e.g. OBS) | a video file (default: none, mirror mode: each browser sends its own camera)")
     p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the embedded sample")
     p.add_argument("--no-loop", dest="loop", action="store_false", help="play a file source once")
     p.add_argument("--size", default="640x480", help="WxH for the sample / webcam source (default 640x480)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the sample source")
-    p.add_argument("--record-to", type=Path, help="record the broadcast output to this .mp4")
-    p.add_argument("--style", help="initial style (name from `stylecast styles` or a file)")
+    p.add_argument("--record-to", type=Path, help="record the broadcast output to this .mp4 (default: no recording)")
+    p.add_argument("--style", help="initial style (name from `stylecast styles` or a file; default: the bundled default)")
     add_preserve_color(p)
     p.add_argument("--no-temporal", dest="temporal", action="store_false", help="start with temporal blending off")
     p.add_argument("--strength", type=float, default=None,
                    help="temporal blending strength in [0,1] (default: the measured live default, 0.92)")
-    p.add_argument("--max-peers", type=int, default=16)
+    p.add_argument("--max-peers", type=int, default=16,
+                   help="most simultaneous browser connections; more are refused with HTTP 503 so that the "
+                        "ones connected keep their frame rate")
     p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
-    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    add_device(p)
     p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
-    p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost)")
-    p.add_argument("--key", type=Path, help="TLS private key for --cert")
+    p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost; "
+                                             "default: plain http)")
+    p.add_argument("--key", type=Path, help="TLS private key for --cert (default: none)")
     p.add_argument("--janus", metavar="URL", help="publish the broadcast once into a Janus VideoRoom (HTTP API URL, "
                    "e.g. http://127.0.0.1:8088/janus; see `stylecast janus-config`); viewers subscribe through Janus")
-    p.add_argument("--janus-room", type=int, default=1234, help="VideoRoom room id (default 1234; created if missing)")
+    p.add_argument("--janus-room", type=int, default=1234, help="VideoRoom room id (created if missing)")
     p.add_argument("--janus-page-url", metavar="URL", help="Janus's HTTP API as viewers' browsers reach it (default: --janus)")
     p.add_argument("--ice-server", action="append", default=[], metavar="URL",
                    help="STUN/TURN server for peers behind NAT, repeatable: stun:HOST:PORT, "
-                        "turn:USER:PASS@HOST:PORT[?transport=tcp] (also given to the page)")
+                        "turn:USER:PASS@HOST:PORT[?transport=tcp] (also given to the page; default: none)")
     p.set_defaults(func=run)
 
 

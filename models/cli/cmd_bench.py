@@ -12,7 +12,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         description="Times each backend at several resolutions against fp32 eager in the same run, "
         "then 1/4/16 concurrent streams; prints a markdown table. On CPU: light preset at 320x240 and 640x480.",
     )
-    p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    from models.cli.options import add_device
+
+    add_device(p)
     p.add_argument("--preset", choices=("standard", "light"), help="network size (default: standard on GPU, light on CPU)")
     p.add_argument("--style", help="bundled style name or .safetensors path (default: random weights calibrated to "
                    "trained-net output statistics; timing is the same)")
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from models.cli.bench_harness import plan
 
     total = len(plan(cfg)) + len(cfg.streams) + len(plan(cfg, cfg.extra_variants))
-    bar = tqdm(total=total, desc="bench", unit="item") if tqdm else None
+    bar = tqdm(total=total, desc="benchmark items", unit="item") if tqdm else None
 
     def progress(label: str) -> None:
         if bar is not None:

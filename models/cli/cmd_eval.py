@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -66,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if t < 2:
         raise UserError(f"expected at least 2 frames in both videos, got {len(orig)} and {len(styl)}")
     if len(orig) != len(styl):
-        print(f"note: frame counts differ ({len(orig)} vs {len(styl)}); using the first {t}")
+        print(f"note: frame counts differ ({len(orig)} vs {len(styl)}); using the first {t}", file=sys.stderr)
     orig, styl = orig[:t], styl[:t]
     errs = []
-    for i in tqdm(range(t - 1), desc="E_warp", unit="pair"):
+    for i in tqdm(range(t - 1), desc="E_warp over frame pairs", unit="pair"):
         errs.append(pair_warping_errors(orig[i:i + 2], styl[i:i + 2]))
     e = torch.cat(errs)
     print(f"frames: {t} at {orig.shape[-1]}x{orig.shape[-2]}")

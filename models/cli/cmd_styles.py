@@ -5,7 +5,11 @@ import argparse
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("styles", help="list available styles (bundled and user); import .pth styles")
+    p = sub.add_parser("styles", help="list available styles (bundled and user); import .pth styles",
+                       description="List the styles that -s/--style accepts: the bundled ones, those in the user "
+                                   "styles directory ($STYLECAST_STYLES_DIR) and the members of multi-style networks, "
+                                   "with their colour handling and licence. --import-pth converts a PyTorch "
+                                   "checkpoint (e.g. from pytorch/examples fast_neural_style) into a user style.")
     p.add_argument("--paths", action="store_true", help="show full paths")
     p.add_argument("--import-pth", metavar="FILE", default=None,
                    help="convert a pytorch/examples fast_neural_style .pth into the user styles dir")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.cli.options import unit_float
+from models.cli.options import add_device, unit_float
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -25,26 +25,29 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("-o", "--output", required=True,
                    help="style NAME (saved to the user styles dir) or a path ending in .safetensors")
     p.add_argument("--preset", default="light", help="network size: light | standard (default light)")
-    p.add_argument("--loss-net", default="efficientnet_lite0", choices=["efficientnet_lite0", "vgg16", "vgg19"])
+    p.add_argument("--loss-net", default="efficientnet_lite0", choices=["efficientnet_lite0", "vgg16", "vgg19"],
+                   help="network whose features define the content and style losses")
     p.add_argument("--loss-weights", default=None, help="local weights file for vgg16/vgg19 "
                    "(or env STYLECAST_VGG16_WEIGHTS / STYLECAST_VGG19_WEIGHTS)")
     p.add_argument("--size", type=int, default=256, help="training crop size (px)")
     p.add_argument("--style-size", type=int, default=384, help="long side of the style image for its Grams")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--style-weight", type=float, default=None, help="default depends on --loss-net")
-    p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--tv-weight", type=float, default=None)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu | cuda[:N] (default: cuda when available)")
-    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=4, help="content crops per step")
+    p.add_argument("--steps", type=int, default=2000, help="optimizer steps")
+    p.add_argument("--style-weight", type=float, default=None,
+                   help="weight of the Gram style loss (default: 50 for efficientnet_lite0, 1e5 for vgg16/vgg19)")
+    p.add_argument("--content-weight", type=float, default=1.0, help="weight of the content (feature) loss")
+    p.add_argument("--tv-weight", type=float, default=None,
+                   help="weight of the total-variation smoothness loss (default: 1e-5)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="random seed (content order, initial weights)")
+    add_device(p)
+    p.add_argument("--checkpoint-every", type=int, default=200, help="save a resumable state every N steps")
     p.add_argument("--preview-every", type=int, default=200, help="write preview PNGs to <output>.work/")
     p.add_argument("--preserve-color", type=unit_float, nargs="?", const=1.0, default=0.0, metavar="AMOUNT",
                    help="record in the file that the style is rendered with the photo's colours (0..1; "
                         "luminance-only transfer, Gatys et al. 2016); training itself is unchanged")
-    p.add_argument("--description", default="")
-    p.add_argument("--license", default="")
+    p.add_argument("--description", default="", help="description stored in the style file (default: none)")
+    p.add_argument("--license", default="", help="licence of the style image, stored in the style file (default: none)")
     p.add_argument("--style-description", action="append", default=[], metavar="NAME=TEXT",
                    help="multi-style: description of one member (repeatable)")
     p.add_argument("--style-license", action="append", default=[], metavar="NAME=TEXT",

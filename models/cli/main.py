@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Sequence
 
 from models.cli.discovery import register_package
+from models.cli.options import HelpFormatter
 from models.errors import UserError
 
 # Fallback when running from a source tree that was never pip-installed.
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
             if os.environ.get("STYLECAST_DEBUG"):
                 raise
             print(f"stylecast: warning: subcommands of {package} unavailable ({exc})", file=sys.stderr)
+    parser.formatter_class = HelpFormatter
+    for p in sub.choices.values():  # one rule for every subcommand's help, set in one place
+        p.formatter_class = HelpFormatter
     return parser
 
 

@@ -15,6 +15,36 @@ def unit_float(text: str) -> float:
     return v
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default: appended as ``(default: X)`` unless the text
+    already names one (many say *why* a default is what it is). ``None``, ``False`` and empty
+    lists mean "off / not given" and are not shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        shown = d is not argparse.SUPPRESS and d is not None and d is not False and d != [] and d != "" \
+            and not isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        if shown and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def device_arg(text: str) -> str:
+    """argparse ``type`` for ``--device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    v = text.strip().lower()
+    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+        return v
+    raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+
+
+def add_device(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--device`` with the same values and meaning in every command (models.devices.pick_device)."""
+    p.add_argument("--device", type=device_arg, default="auto", metavar="{auto,cpu,cuda,cuda:N}",
+                   help="where the networks run: auto = the first CUDA GPU when torch sees one, else the CPU; "
+                        "cuda without a GPU is an error (default: auto)")
+
+
 def add_preserve_color(p: argparse.ArgumentParser) -> None:
     """``--preserve-color [AMOUNT]`` for commands that render a trained style (models.nets.color)."""
     p.add_argument("--preserve-color", type=unit_float, nargs="?", const=1.0, default=None, metavar="AMOUNT",

@@ -180,7 +180,7 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="train", unit="step")
+    bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="training", unit="step")
     t0 = time.perf_counter()
     end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
     updating = False  # True between opt.step() and the step counter: state is inconsistent there

@@ -37,6 +37,10 @@ class FaceStyleConfig:
     seam_band: int = 6
     # Soft compositing mask: feather (Gaussian sigma, as a fraction of face width).
     feather: float = 0.06
+    # What surrounds the stylized face: "look" gives the whole frame the exemplars' global tone,
+    # colour and stroke energy (offline.faces.harmonize) so the face is not a cut-out on the
+    # colour photo; "photo" leaves the rest of the frame untouched (the face alone is stylized).
+    surround: str = "look"
     # Video: exponential smoothing of landmarks (0 = no smoothing), temporal MRF bonus for keeping
     # the previous frame's label, and flow-based blend strength with the previous output.
     landmark_smoothing: float = 0.6
@@ -49,6 +53,8 @@ class FaceStyleConfig:
     detect_threshold: float = 0.3
 
     def __post_init__(self) -> None:
+        if self.surround not in ("look", "photo"):
+            raise ValueError(f"surround: expected 'look' or 'photo', got {self.surround!r}")
         if self.transfer not in ("patch", "energy"):
             raise ValueError(f"transfer: expected 'patch' or 'energy', got {self.transfer!r}")
         if not 0 < self.stride <= self.patch:

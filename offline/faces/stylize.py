@@ -68,6 +68,7 @@ class FaceStylizer:
         self.exemplars = exemplars
         self.config = config or FaceStyleConfig()
         self.detector = detector
+        self._look = None  # offline.faces.harmonize.GlobalLook, computed on first use
 
     # -- one aligned face -------------------------------------------------------------------
     def align(self, landmarks: np.ndarray, hw: tuple[int, int]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
@@ -136,6 +137,16 @@ class FaceStylizer:
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return back, mask, res
 
+    def surround(self, image: np.ndarray, landmarks: list[np.ndarray]) -> np.ndarray:
+        """The whole frame (HxWx3 float32) in the exemplars' global look, at the faces' scale."""
+        from offline.faces.harmonize import apply_look, exemplar_look
+
+        if self._look is None:
+            self._look = exemplar_look(self.exemplars, levels=self.config.levels)
+        # image px per working-crop px (the crop matches the exemplars' scale): mean over faces
+        unit = float(np.mean([1.0 / np.sqrt(abs(np.linalg.det(self.crop_matrix(lm)[0][:, :2]))) for lm in landmarks]))
+        return apply_look(image, self._look, unit=unit)
+
     def stylize_image(self, image: np.ndarray, faces: list[Face] | None = None
                       ) -> tuple[np.ndarray, list[Face]]:
         """``image`` HxWx3 uint8 RGB -> (stylized uint8, faces used). No face: a copy of the input."""
@@ -146,8 +157,11 @@ class FaceStylizer:
                 raise ValueError("faces: no detector was given, pass the faces explicitly")
             faces = self.detector(image)
         out = image.astype(np.float32) / 255.0
+        if faces and self.config.surround == "look":
+            out = self.surround(out, [f.landmarks for f in faces])
         for face in faces:
-            styl, mask, _ = self.stylize_face(out, face.landmarks)
+            styl, mask, _ = self.stylize_face(out if self.config.surround == "photo" else image.astype(np.float32) / 255.0,
+                                              face.landmarks)
             out = out * (1.0 - mask[..., None]) + styl * mask[..., None]
         return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8), list(faces)
 

@@ -38,10 +38,12 @@ class VideoFaceStylizer:
     tracks: list[_Track] = field(default_factory=list)
     _prev_in: torch.Tensor | None = None
     _prev_out: torch.Tensor | None = None
+    _look_landmarks: list[np.ndarray] = field(default_factory=list)  # faces whose scale the surround look uses
 
     def reset(self) -> None:
         self.tracks = []
         self._prev_in = self._prev_out = None
+        self._look_landmarks = []
 
     def _track(self, faces: list[Face]) -> list[_Track]:
         s = self.stylizer.config.landmark_smoothing
@@ -74,7 +76,8 @@ class VideoFaceStylizer:
         return [t for t in out if t.missed == 0]
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, int]:
-        """HxWx3 uint8 RGB frame -> (output uint8, number of faces). No face: the frame itself."""
+        """HxWx3 uint8 RGB frame -> (output uint8, number of faces). No face yet: the frame itself
+        (with ``surround="look"``, once a face was seen, the frame in the exemplars' look)."""
         det = self.stylizer.detector
         if det is None:
             raise ValueError("VideoFaceStylizer: the FaceStylizer needs a detector for video")
@@ -82,6 +85,14 @@ class VideoFaceStylizer:
         img = frame.astype(np.float32) / 255.0
         union = np.zeros(frame.shape[:2], np.float32)
         out = img
+        if self.stylizer.config.surround == "look":
+            # Every frame gets the exemplars' look (also frames where the face is briefly lost:
+            # a colour frame flashing between sketch frames would be worse than a re-toned one),
+            # at the scale of the faces seen last.
+            if active:
+                self._look_landmarks = [t.landmarks for t in active]
+            if self._look_landmarks:
+                out = self.stylizer.surround(img, self._look_landmarks)
         for t in active:
             styl, mask, res = self.stylizer.stylize_face(img, t.landmarks, prev_labels=t.labels)
             t.labels = res.labels

@@ -39,7 +39,7 @@ def run_ruder(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: RuderConfig,
     """Single pass over the frames in order. Returns the stage holding the final frames."""
     o = cfg.optim
     n = job.n_frames
-    bar = tqdm(range(n), desc=f"ruder {stage}", unit="frame", dynamic_ncols=True)
+    bar = tqdm(range(n), desc="ruder: optimizing frames" if stage == "ruder" else f"ruder {stage}", unit="frame", dynamic_ncols=True)
     for i in bar:
         if job.has_result(stage, i):
             continue
@@ -78,7 +78,7 @@ def run_multipass(job: Job, flows: FlowCache, opt: FrameOptimizer, cfg: Multipas
         forward = p % 2 == 1
         stage, prev_pass = pass_stage(p), pass_stage(p - 1)
         order = range(n) if forward else range(n - 1, -1, -1)
-        bar = tqdm(order, desc=f"multipass {p}/{cfg.passes} {'fwd' if forward else 'bwd'}",
+        bar = tqdm(order, desc=f"multipass pass {p}/{cfg.passes} {'forward' if forward else 'backward'}",
                    unit="frame", dynamic_ncols=True)
         for i in bar:
             if job.has_result(stage, i):

@@ -22,12 +22,17 @@ from offline.ruder.job import Job
 from offline.ruder.methods import FrameHook
 
 
+# Progress-bar label of each stage (the stage names are the job directory's folder names).
+_LABELS = {"styl": "fast 1/4 stylize", "fwd": "fast 2/4 forward filter", "bwd": "fast 3/4 backward filter",
+           "fast": "fast 4/4 average"}
+
+
 def run_fast(job: Job, flows: FlowCache, stylizer: Callable[[Tensor], Tensor], cfg: FastConfig, *,
              device: torch.device | str = "cpu", on_frame: FrameHook | None = None) -> str:
     n = job.n_frames
 
     def each(stage: str, order: range, fn: Callable[[int], Tensor]) -> None:
-        for i in tqdm(order, desc=f"fast {stage}", unit="frame", dynamic_ncols=True):
+        for i in tqdm(order, desc=_LABELS.get(stage, stage), unit="frame", dynamic_ncols=True):
             if not job.has_result(stage, i):
                 job.save_result(stage, i, fn(i))
                 if on_frame is not None:

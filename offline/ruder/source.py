@@ -60,7 +60,7 @@ def decode_into(job: Job, path: str | os.PathLike, *, max_side: int | None, max_
     pts: list[int | None] = []
     meta: dict[str, object] = {}
     if p.is_dir():
-        for f in tqdm(_frame_files(p)[:max_frames], desc="decode", unit="frame"):
+        for f in tqdm(_frame_files(p)[:max_frames], desc="reading frames", unit="frame"):
             img = read_png(f)
             size = size or processing_size(*img.shape[:2], max_side)
             write_png(job.frame_path(n), resize_frame(img, size))
@@ -71,7 +71,7 @@ def decode_into(job: Job, path: str | os.PathLike, *, max_side: int | None, max_
 
         with open_video(p) as reader:
             meta = {"fps": str(reader.fps), "time_base": str(reader.time_base), "has_audio": reader.has_audio}
-            for img, t, _tb in tqdm(reader.frames_with_pts(), desc="decode", unit="frame", total=reader.frame_count):
+            for img, t, _tb in tqdm(reader.frames_with_pts(), desc="decoding video", unit="frame", total=reader.frame_count):
                 if max_frames is not None and n >= max_frames:
                     break
                 size = size or processing_size(*img.shape[:2], max_side)
@@ -112,7 +112,7 @@ def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: st
         with VideoWriter(p, width=int(job.meta["width"]), height=int(job.meta["height"]),
                          fps=Fraction(job.meta["fps"]), time_base=Fraction(tb) if tb else None,
                          audio_from=audio_from if job.meta.get("has_audio") else None) as w:
-            for i in tqdm(range(n), desc="encode", unit="frame"):
+            for i in tqdm(range(n), desc="encoding video", unit="frame"):
                 w.write(read_png(job.result_path(stage, i)), pts=(pts[i] - pts[0]) if keep_pts else None)
         return p
     tmp = p.with_name(f".{p.name}.part")

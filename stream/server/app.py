@@ -42,6 +42,10 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html")
 
 
+async def favicon(request: web.Request) -> web.FileResponse:  # browsers ask at the root, whatever the page says
+    return web.FileResponse(WEB_DIR / "favicon.ico", headers={"Cache-Control": "max-age=86400"})
+
+
 async def list_styles(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     b = ctx.broadcaster
@@ -175,6 +179,7 @@ def create_app(
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/static", WEB_DIR)
     app.router.add_get("/styles", list_styles)
     app.router.add_get("/styles/{name}/thumb.jpg", thumbnail)

@@ -68,30 +68,28 @@ async function loadStyles() {
   state.style = (data.broadcast && state.mode === "view") ? data.broadcast.style : data.default;
   const box = $("styles");
   box.innerHTML = "";
-  // Single-style networks first, then each multi-style network's members under one heading,
-  // labelled by member (the heading says they blend), so long "net:member" names do not truncate.
-  const blendable = (s) => (s.members || []).length >= 2;
-  const groups = new Map();
-  for (const s of data.styles.filter(blendable)) {
-    const net = s.name.slice(0, s.name.indexOf(":"));
-    if (!groups.has(net)) groups.set(net, []);
-    groups.get(net).push(s);
+  // One tile per distinct style name. A multi-style network is one blendable entry: its members
+  // are not tiles of their own when a single-style network has the same name (the tile picks the
+  // single network; the blend box switches to the member, see blendSpec); marked ◐ instead.
+  state.memberSpec = {};
+  for (const s of data.styles.filter(blendable)) state.memberSpec[memberOf(s.name)] ??= s.name;
+  const tiles = new Map();  // key -> the entry a click picks (insertion order = the server's order)
+  for (const s of data.styles) {
+    const k = keyOf(s.name, s);
+    if (!tiles.has(k) || (blendable(tiles.get(k)) && !blendable(s))) tiles.set(k, s);
   }
-  const addButton = (s, label) => {
+  for (const [key, s] of tiles) {
     const b = document.createElement("button");
-    b.className = "style"; b.dataset.name = s.name; b.title = s.description || s.name;
+    b.className = "style"; b.dataset.name = s.name; b.dataset.key = key; b.title = s.description || s.name;
+    b.classList.toggle("blendable", key in state.memberSpec);
     b.innerHTML = `<img loading="lazy" alt="" src="${s.thumbnail}"><span></span>`;
-    b.querySelector("span").textContent = pretty(label);
+    b.querySelector("span").textContent = pretty(key);
     b.onclick = () => chooseStyle(s.name);
     box.appendChild(b);
-  };
-  for (const s of data.styles.filter((s) => !blendable(s))) addButton(s, s.name);
-  for (const [net, members] of groups) {
-    const h = document.createElement("div");
-    h.className = "style-group"; h.textContent = `${pretty(net)} · blendable`;
-    box.appendChild(h);
-    for (const s of members) addButton(s, memberOf(s.name));
   }
+  const nets = new Set(Object.values(state.memberSpec).map((n) => n.slice(0, n.indexOf(":"))));
+  $("styles-hint").textContent = nets.size
+    ? `◐ one multi-style network (${[...nets].map(pretty).join(", ")}): pick one, then blend it with another below.` : "";
   markStyle(state.style);
   await refreshSettings();
 }
@@ -99,6 +97,11 @@ async function loadStyles() {
 const pretty = (name) => name.replace(/_/g, " ");
 const styleInfo = (name) => state.styles.find((s) => s.name === name) || { members: [] };
 const memberOf = (name) => name.slice(name.indexOf(":") + 1);
+const blendable = (s) => (s.members || []).length >= 2;
+// The tile of a style: a member of a multi-style network is its member name ("net:wave" -> "wave").
+const keyOf = (name, s) => (blendable(s || styleInfo(name)) ? memberOf(name) : name);
+// The multi-style member spec that blends ``name``: itself, or the member with a single's name.
+const blendSpec = (name) => (blendable(styleInfo(name)) ? name : (state.memberSpec || {})[name] || null);
 
 // A style of a multi-style network can be blended with the other members of that network
 // (conditional instance norm): the blend box shows the selected member (A), another member (B)
@@ -109,24 +112,25 @@ function markStyle(name, mix, colors) {
   if (mix !== undefined) state.mix = mix; else if (changed) state.mix = null;
   // colours: null = the style's own setting (its "preserve_color"), else the stream's override
   if (colors !== undefined) state.colors = colors; else if (changed) state.colors = null;
-  for (const b of document.querySelectorAll(".style")) b.classList.toggle("selected", b.dataset.name === name);
+  const key = name ? keyOf(name) : null;
+  for (const b of document.querySelectorAll(".style")) b.classList.toggle("selected", b.dataset.key === key);
   showBlend();
   $("colors").checked = (state.colors ?? styleInfo(name).preserve_color ?? 0) > 0;
 }
 
 function showBlend() {
-  const name = state.style, members = name ? styleInfo(name).members || [] : [];
+  const name = state.style, spec = name ? blendSpec(name) : null, members = spec ? styleInfo(spec).members : [];
   $("blend-box").classList.toggle("hidden", members.length < 2);
-  let label = name ? pretty(name) : "–";
+  let label = name ? pretty(keyOf(name)) : "–";
   if (members.length >= 2) {
-    const a = memberOf(name), sel = $("blend-with"), mix = state.mix || {};
+    const a = memberOf(spec), sel = $("blend-with"), mix = state.mix || {};
     const others = members.filter((m) => m !== a);
-    if (sel.dataset.net !== name) {  // rebuild the options for this style
+    if (sel.dataset.net !== spec) {  // rebuild the options for this style
       sel.innerHTML = "";
       for (const m of others) {
         const o = document.createElement("option"); o.value = m; o.textContent = pretty(m); sel.appendChild(o);
       }
-      sel.dataset.net = name;
+      sel.dataset.net = spec;
     }
     // B: the heaviest other member in the mix, else keep the selection
     const heavy = others.filter((m) => (mix[m] || 0) > 0).sort((x, y) => mix[y] - mix[x])[0];
@@ -144,18 +148,22 @@ function showBlend() {
 }
 
 function blendPatch() {
-  const a = memberOf(state.style), b = $("blend-with").value, t = parseFloat($("blend").value);
+  const spec = blendSpec(state.style), a = memberOf(spec), b = $("blend-with").value, t = parseFloat($("blend").value);
   if (!b || t <= 0) return { mix: null };
   const mix = {}; mix[a] = 1 - t; mix[b] = t;
   if (t >= 1) delete mix[a];
-  return { mix };
+  return spec === state.style ? { mix } : { style: spec, mix };  // a single-style pick blends as its member
 }
 
 // Slider drags send at most every 120 ms (continuous blending), plus once on release.
 function sendBlend(final) {
   $("blend-val").textContent = `${Math.round(parseFloat($("blend").value) * 100)}%`;
   if (state.mode === "view" && !state.token) { showError("Enter the control token to change the broadcast."); return; }
-  const go = () => { state.blendTimer = null; const p = blendPatch(); state.mix = p.mix; sendSettings(p); };
+  const go = () => {
+    state.blendTimer = null; const p = blendPatch();
+    if (p.style) markStyle(p.style, p.mix); else state.mix = p.mix;
+    sendSettings(p);
+  };
   if (final) { clearTimeout(state.blendTimer); go(); }
   else if (!state.blendTimer) state.blendTimer = setTimeout(go, 120);
 }
@@ -270,6 +278,8 @@ function stop(keepStatus) {
   Object.assign(state, { pc: null, dc: null, peerId: null, camera: null, statsTimer: null, fpsFrames: [] });
   $("remote").srcObject = null; $("local").srcObject = null;
   $("local").classList.add("hidden"); $("placeholder").classList.remove("hidden");
+  for (const id of ["s-fps", "s-lat", "s-res"]) $(id).textContent = "–";  // no stale figures after Stop
+  $("server-stats").innerHTML = "";
   $("start").disabled = false; $("stop").disabled = true;
   if (!keepStatus) setStatus("idle", "idle");
 }
@@ -281,10 +291,12 @@ async function pollStats() {
   const s = await r.json();
   const p = s.peer || (state.janusSub && s.broadcast) || {};
   const f = state.fpsFrames;
+  // Until frames flow, "–" rather than 0.0 fps / 0 ms / 0×0; the size is what the page decodes.
   const fps = f.length > 1 ? (f.length - 1) * 1000 / (f[f.length - 1] - f[0]) : 0;
-  $("s-fps").textContent = fps.toFixed(1);
-  $("s-lat").textContent = p.latency_ms ? `${p.latency_ms.p50.toFixed(0)} ms` : "–";
-  $("s-res").textContent = p.resolution ? `${p.resolution[0]}×${p.resolution[1]}` : "–";
+  $("s-fps").textContent = fps > 0 ? fps.toFixed(1) : "–";
+  $("s-lat").textContent = p.latency_ms && p.latency_ms.p50 > 0 ? `${p.latency_ms.p50.toFixed(0)} ms` : "–";
+  const v = $("remote");
+  $("s-res").textContent = v.videoWidth > 0 ? `${v.videoWidth}×${v.videoHeight}` : "–";
   if (p.style && p.style !== state.style) markStyle(p.style, p.mix);
   else if (state.mode === "view" && !state.blendTimer && JSON.stringify(p.mix ?? null) !== JSON.stringify(state.mix)) markStyle(p.style, p.mix ?? null);
   const rows = {

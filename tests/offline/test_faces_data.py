@@ -66,18 +66,51 @@ def test_multi_exemplar_beats_the_average_single_exemplar_on_a_held_out_sketch(s
     assert multi > photo, (multi, photo)
 
 
-def test_cli_stylizes_the_face_and_leaves_the_rest_of_the_image(tmp_path, detector) -> None:  # type: ignore[no-untyped-def]
+def test_cli_surround_photo_stylizes_the_face_and_leaves_the_rest_of_the_image(tmp_path, detector) -> None:  # type: ignore[no-untyped-def]
     from models.cli import main
     src = shared_path("data", "faces", "photos", "astronaut_eileen_collins.png")
     out = tmp_path / "out.png"
     rc = main(["faces", str(src), "--exemplars", str(shared_path("data", "faces", "exemplars_sketch")),
-               "-o", str(out)])
+               "-o", str(out), "--surround", "photo"])
     assert rc == 0 and out.is_file()
     a, b = _rgb(src).astype(int), _rgb(out).astype(int)
     face = detector(_rgb(src))[0]
     x0, y0, x1, y1 = face.box
     assert np.abs(a - b)[y0 + 20:y1 - 20, x0 + 20:x1 - 20].mean() > 20  # stylized (grey sketch)
     assert np.abs(a - b)[400:, :].max() == 0  # the suit, far from the face, is untouched
+
+
+def _edge_steps(out: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """Chroma (Lab a,b magnitude) and luminance steps across the face matte's edge: mean over a
+    ring just outside the matte minus a ring just inside. A pasted-on face has large steps."""
+    lab = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    inside = (mask > 0.9).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    ring_in = inside.astype(bool) & ~cv2.erode(inside, k).astype(bool)
+    outside = (mask < 0.02).astype(np.uint8)
+    ring_out = outside.astype(bool) & ~cv2.erode(outside, k).astype(bool)
+    return (abs(float(chroma[ring_out].mean() - chroma[ring_in].mean())),
+            abs(float(lab[..., 0][ring_out].mean() - lab[..., 0][ring_in].mean())))
+
+
+@pytest.mark.parametrize("photo", ["girl-2128294_1920.png", "model-2911329_1920.png"])
+def test_surround_look_blends_the_face_into_the_frame(sketches, detector, photo) -> None:  # type: ignore[no-untyped-def]
+    """With the default surround="look" the whole frame takes the pencil set's look: the colour
+    step at the matte edge (a grey face on a colour photo) is gone, and the frame is grey."""
+    img = _rgb(shared_path("data", "faces", "photos", photo))
+    face = detector(img)[0]
+    outs = {s: FaceStylizer(sketches, config=FaceStyleConfig(surround=s)).stylize_image(img, [face])[0]
+            for s in ("photo", "look")}
+    st = FaceStylizer(sketches)
+    _, mask, _ = st.stylize_face(img.astype(np.float32) / 255.0, face.landmarks)
+    chroma = {s: _edge_steps(o, mask)[0] for s, o in outs.items()}
+    assert chroma["photo"] > 8 and chroma["look"] < 0.2 * chroma["photo"], chroma
+    lab = cv2.cvtColor(outs["look"].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    assert np.hypot(lab[..., 1], lab[..., 2]).mean() < 2.0  # a grey pencil set gives a grey frame
+    # the face itself is the same stylization either way (only what surrounds it changes)
+    core = mask > 0.99
+    assert np.abs(outs["look"].astype(int) - outs["photo"].astype(int))[core].max() <= 1
 
 
 def test_cli_no_face_writes_the_input_unchanged_with_a_message(tmp_path, capsys, detector) -> None:  # type: ignore[no-untyped-def]

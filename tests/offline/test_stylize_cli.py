@@ -57,8 +57,8 @@ def test_video_keeps_frames_timing_audio_and_writes_preview(tmp_path: Path, inve
     p = read_image(prev)
     assert p.shape == (3 * 48 + 2 * 4, 2 * 64 + 4, 3)  # 3 rows: original | stylized
     assert np.abs(p[:48, :64].astype(int) + p[:48, 68:] - 255).mean() < 8
-    err = capsys.readouterr().err
-    assert "using CPU" in err and "wrote" in err and "10 frames" in err
+    cap = capsys.readouterr()  # notes on stderr, the result line on stdout (as in every command)
+    assert "using CPU" in cap.err and "wrote" in cap.out and "10 frames" in cap.out
     assert _clean(tmp_path, {"in.mp4", "out.mp4", "prev.png"})
 
 

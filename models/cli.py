@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from importlib.metadata import entry_points
@@ -36,6 +37,52 @@ def unit_float(text: str) -> float:
     return v
 
 
+INT_LIMIT = 2**31 - 1  # no count, size or port of ours is larger; bigger ints overflow C code later
+
+
+def finite_float(text: str) -> float:
+    """argparse ``type`` for every float option: a finite number (no nan, inf, 1e400)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def bounded_int(text: str) -> int:
+    """argparse ``type`` for every int option: an integer of at most 10 digits (|n| < 2**31)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if abs(v) > INT_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer of magnitude at most {INT_LIMIT}, got {text!r}")
+    return v
+
+
+def port_int(text: str) -> int:
+    v = bounded_int(text)
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 1..65535, got {text!r}")
+    return v
+
+
+def harden_numbers(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=float`` / ``type=int`` option of ``parser`` and its subcommands the
+    checked types above, in one place, so no command sees nan, inf or a 400-digit integer
+    (they ended in OverflowError tracebacks deep inside; issue 20)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                harden_numbers(sub)
+        elif action.type is float:
+            action.type = finite_float
+        elif action.type is int:
+            action.type = port_int if action.dest == "port" else bounded_int
+
+
 def add_preserve_color(p: argparse.ArgumentParser) -> None:
     """``--preserve-color [AMOUNT]`` for commands that render a trained style (models.color)."""
     p.add_argument("--preserve-color", type=unit_float, nargs="?", const=1.0, default=None, metavar="AMOUNT",
@@ -61,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
             print(f"stylecast: warning: subcommands of {module_name} unavailable ({exc})", file=sys.stderr)
             continue
         getattr(module, attr)(sub)
+    harden_numbers(parser)
     return parser
 
 

@@ -31,7 +31,7 @@ def new_peer_connection() -> RTCPeerConnection:
 async def handle_offer(request: web.Request, ctx: ServerContext) -> web.Response:
     try:
         body = await request.json()
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # invalid JSON or UTF-8, nesting too deep for the parser
         return _err(400, f"expected a JSON body, got invalid JSON ({exc})")
     except web.HTTPRequestEntityTooLarge:
         return _err(413, f"request too large: expected at most {ctx.config.max_request_bytes} bytes")
@@ -113,7 +113,7 @@ def _setup_mirror(ctx: ServerContext, peer: Peer, settings: dict) -> None:
                 body = {k: v for k, v in msg.items() if k != "type"} if isinstance(msg, dict) else msg
                 peer.state.update(**parse_settings(ctx, body, peer.state.style))
                 reply = {"type": "settings", **peer.state.settings()}
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 reply = {"type": "error", "message": str(exc)}
             if channel.readyState == "open":
                 channel.send(json.dumps(reply))

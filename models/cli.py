@@ -91,6 +91,14 @@ def add_preserve_color(p: argparse.ArgumentParser) -> None:
                         "default: what the style file says, see `stylecast styles`)")
 
 
+def add_pix_fmt(p: argparse.ArgumentParser) -> None:
+    """``--pix-fmt`` for commands that write H.264 (models.media_write)."""
+    p.add_argument("--pix-fmt", choices=("yuv420p", "yuv444p"), default="yuv420p",
+                   help="H.264 chroma of a video output: yuv420p plays everywhere (odd sizes are padded to even); "
+                        "yuv444p keeps full chroma and the exact size, but many browsers and players cannot "
+                        "play it (default: yuv420p)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stylecast",

@@ -38,6 +38,7 @@ class StylizeOptions:
     crf: int = 18  # x264 quality: 18 is visually lossless, +6 halves the size
     preset: str = "medium"  # x264 speed/size trade-off; "veryfast" when the encoder is the bottleneck
     audio: bool = True  # copy the source's audio track (when the source is a file with one)
+    pix_fmt: str = "yuv420p"  # H.264 chroma (models.media_write.PIX_FMTS): odd sizes are padded to even
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -200,7 +201,8 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
 
     n = 0
     with VideoWriter(output, width=w, height=h, fps=reader.fps, time_base=reader.time_base,
-                     audio_from=audio_from, crf=options.crf, preset=options.preset) as writer, \
+                     audio_from=audio_from, crf=options.crf, preset=options.preset,
+                     pix_fmt=options.pix_fmt) as writer, \
             tqdm(total=reader.frame_count, unit="frame", desc="stylize", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,

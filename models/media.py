@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING, Any
 
-from models.media_image import IMAGE_SUFFIXES, read_image, to_tensor, to_uint8, write_image
+from models.media_image import IMAGE_SUFFIXES, read_alpha, read_image, to_tensor, to_uint8, write_image
 from models.media_write import VIDEO_SUFFIXES, VideoWriter, check_output_path
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter", "check_output_path",
-    "fit_size", "is_image_path", "open_video", "read_image", "to_tensor", "to_uint8", "write_image",
+    "fit_size", "is_image_path", "open_video", "read_alpha", "read_image", "to_tensor", "to_uint8", "write_image",
 ]
 
 

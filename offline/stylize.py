@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from models.contracts import check_frames, default_dtype
 from models.errors import UserError
-from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_image, to_tensor,
-                          to_uint8, write_image)
+from models.media import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_alpha, read_image,
+                          to_tensor, to_uint8, write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -220,7 +220,8 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
 def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
                   device: torch.device | str = "cpu", dtype: torch.dtype | None = None,
                   options: StylizeOptions = StylizeOptions()) -> StylizeResult:
-    """Stylize one image file into ``output`` (an image; format from its suffix)."""
+    """Stylize one image file into ``output`` (an image; format from its suffix). An RGBA input
+    keeps its alpha channel (the colour is stylized; formats without alpha say they drop it)."""
     device = torch.device(device)
     if options.preview:
         check_output_path(options.preview, IMAGE_SUFFIXES)
@@ -229,7 +230,7 @@ def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
     t0 = time.perf_counter()
     ((orig,), out), = stylize_batches([img], stylizer, device=device, dtype=dtype or default_dtype(device),
                                       batch_size=1, size=(h, w))
-    write_image(output, out[0])
+    write_image(output, out[0], alpha=read_alpha(src, (h, w)))  # RGBA: the colour is stylized, alpha kept
     prev = None
     if options.preview:
         pv = _Preview(1, 1)

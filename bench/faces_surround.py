@@ -23,7 +23,7 @@ SHARED = ROOT.parent / "shared"
 
 from offline.faces import FaceStyleConfig, FaceStylizer, load_exemplars  # noqa: E402
 from offline.faces.landmarks import default_detector  # noqa: E402
-from tests.test_faces_data import _edge_steps  # noqa: E402
+from tests.offline.test_faces_data import _edge_steps  # noqa: E402
 
 PHOTOS = ("girl-2128294_1920.png", "model-2911329_1920.png", "astronaut_eileen_collins.png")
 

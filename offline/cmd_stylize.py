@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.cli.options import add_device, add_preserve_color
+from models.cli.options import add_device, add_pix_fmt, add_preserve_color
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -31,6 +31,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--preset", default="medium", metavar="NAME",
                    help="x264 preset: ultrafast ... veryslow; faster presets make bigger files (default: medium)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track (default: copy it)")
+    add_pix_fmt(p)
     p.set_defaults(func=run)
 
 
@@ -67,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
                              preview=args.preview, crf=args.crf, preset=args.preset,
-                             audio=not args.no_audio)
+                             audio=not args.no_audio, pix_fmt=args.pix_fmt)
     is_sample = args.input == "sample"
     inp = Path(args.input)
     image_in = not is_sample and is_image_path(inp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from models.cli.options import add_device, add_preserve_color
+from models.cli.options import add_device, add_pix_fmt, add_preserve_color
 
 
 def _offsets(text: str) -> tuple[int, ...]:
@@ -62,6 +62,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-side", type=int, metavar="N", help="process at most N pixels on the longer side")
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
     add_device(p)
+    add_pix_fmt(p)
     p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
     p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
     p.set_defaults(func=run)
@@ -111,7 +112,8 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
     return VideoSpec(input=args.input, output=args.output, method=args.method, job_dir=args.job_dir,
                      restart=args.restart, max_side=args.max_side, max_frames=args.max_frames, flow=args.flow,
                      device=device, style_image=args.style_image, style=args.style,
-                     preserve_color=args.preserve_color, ruder=ruder, multipass=mp, fast=fast)
+                     preserve_color=args.preserve_color, ruder=ruder, multipass=mp, fast=fast,
+                     pix_fmt=args.pix_fmt)
 
 
 def run(args: argparse.Namespace) -> int:

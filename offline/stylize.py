@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from models.contracts import check_frames, default_dtype
 from models.errors import UserError
-from models.io import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_image, to_tensor,
-                          to_uint8, write_image)
+from models.io import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_alpha, read_image,
+                       to_tensor, to_uint8, write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -38,6 +38,7 @@ class StylizeOptions:
     crf: int = 18  # x264 quality: 18 is visually lossless, +6 halves the size
     preset: str = "medium"  # x264 speed/size trade-off; "veryfast" when the encoder is the bottleneck
     audio: bool = True  # copy the source's audio track (when the source is a file with one)
+    pix_fmt: str = "yuv420p"  # H.264 chroma (models.io.video_write.PIX_FMTS): odd sizes are padded to even
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -200,7 +201,8 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
 
     n = 0
     with VideoWriter(output, width=w, height=h, fps=reader.fps, time_base=reader.time_base,
-                     audio_from=audio_from, crf=options.crf, preset=options.preset) as writer, \
+                     audio_from=audio_from, crf=options.crf, preset=options.preset,
+                     pix_fmt=options.pix_fmt) as writer, \
             tqdm(total=reader.frame_count, unit="frame", desc="stylizing", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,
@@ -218,7 +220,8 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
 def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
                   device: torch.device | str = "cpu", dtype: torch.dtype | None = None,
                   options: StylizeOptions = StylizeOptions()) -> StylizeResult:
-    """Stylize one image file into ``output`` (an image; format from its suffix)."""
+    """Stylize one image file into ``output`` (an image; format from its suffix). An RGBA input
+    keeps its alpha channel (the colour is stylized; formats without alpha say they drop it)."""
     device = torch.device(device)
     if options.preview:
         check_output_path(options.preview, IMAGE_SUFFIXES)
@@ -227,7 +230,7 @@ def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
     t0 = time.perf_counter()
     ((orig,), out), = stylize_batches([img], stylizer, device=device, dtype=dtype or default_dtype(device),
                                       batch_size=1, size=(h, w))
-    write_image(output, out[0])
+    write_image(output, out[0], alpha=read_alpha(src, (h, w)))  # RGBA: the colour is stylized, alpha kept
     prev = None
     if options.preview:
         pv = _Preview(1, 1)

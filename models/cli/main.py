@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from typing import Sequence
 
 from models.cli.discovery import register_package
-from models.cli.options import HelpFormatter
+from models.cli.options import HelpFormatter, harden_numbers
 from models.errors import UserError
 
 # Fallback when running from a source tree that was never pip-installed.
@@ -40,18 +40,51 @@ def build_parser() -> argparse.ArgumentParser:
             if os.environ.get("STYLECAST_DEBUG"):
                 raise
             print(f"stylecast: warning: subcommands of {package} unavailable ({exc})", file=sys.stderr)
+    harden_numbers(parser)
     parser.formatter_class = HelpFormatter
     for p in sub.choices.values():  # one rule for every subcommand's help, set in one place
         p.formatter_class = HelpFormatter
     return parser
 
 
+def _show_as_line(command: str):  # type: ignore[no-untyped-def]
+    """A ``warnings.showwarning`` printing our :class:`models.errors.UserWarning_` as one line
+    (no source line, no path), above any progress bar; other warnings keep Python's format."""
+    import warnings
+
+    from models.errors import UserWarning_
+
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if not issubclass(category, UserWarning_):
+            return previous(message, category, filename, lineno, file, line)
+        from tqdm import tqdm
+
+        tqdm.write(f"stylecast {command}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    from models.errors import UserWarning_
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    with warnings.catch_warnings():  # restores the filters and showwarning on return
+        # "default": each distinct warning once per command (changing the filters also resets
+        # Python's once-per-location memory, so a second main() in one process warns again)
+        warnings.simplefilter("default", UserWarning_)
+        warnings.showwarning = _show_as_line(args.command)
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         rc = args.func(args)
     except UserError as exc:

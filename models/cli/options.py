@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def unit_float(text: str) -> float:
@@ -13,6 +14,52 @@ def unit_float(text: str) -> float:
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return v
+
+
+INT_LIMIT = 2**31 - 1  # no count, size or port of ours is larger; bigger ints overflow C code later
+
+
+def finite_float(text: str) -> float:
+    """argparse ``type`` for every float option: a finite number (no nan, inf, 1e400)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def bounded_int(text: str) -> int:
+    """argparse ``type`` for every int option: an integer of at most 10 digits (|n| < 2**31)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if abs(v) > INT_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer of magnitude at most {INT_LIMIT}, got {text!r}")
+    return v
+
+
+def port_int(text: str) -> int:
+    v = bounded_int(text)
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 1..65535, got {text!r}")
+    return v
+
+
+def harden_numbers(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=float`` / ``type=int`` option of ``parser`` and its subcommands the
+    checked types above, in one place, so no command sees nan, inf or a 400-digit integer
+    (they ended in OverflowError tracebacks deep inside; issue 20)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                harden_numbers(sub)
+        elif action.type is float:
+            action.type = finite_float
+        elif action.type is int:
+            action.type = port_int if action.dest == "port" else bounded_int
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -51,3 +98,11 @@ def add_preserve_color(p: argparse.ArgumentParser) -> None:
                    help="keep the input's colours, taking only the luminance from the style (Gatys et al. 2016); "
                         "AMOUNT 0..1 (1 when given alone; 0 turns off a style that keeps colours by default; "
                         "default: what the style file says, see `stylecast styles`)")
+
+
+def add_pix_fmt(p: argparse.ArgumentParser) -> None:
+    """``--pix-fmt`` for commands that write H.264 (models.io.video_write)."""
+    p.add_argument("--pix-fmt", choices=("yuv420p", "yuv444p"), default="yuv420p",
+                   help="H.264 chroma of a video output: yuv420p plays everywhere (odd sizes are padded to even); "
+                        "yuv444p keeps full chroma and the exact size, but many browsers and players cannot "
+                        "play it (default: yuv420p)")

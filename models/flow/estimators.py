@@ -78,6 +78,11 @@ def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     return out * scale.view(1, 2, 1, 1).to(out.dtype)
 
 
+# OpenCV DIS fails (cv2.error) or segfaults when a side is under 32 px and the other is much
+# longer (e.g. 16x100, 24x1024: its coarsest pyramid level is then above the finest); measured
+# with OpenCV 5.1 on every preset: any size with both sides >= 32 runs (up to 32x8192 tried).
+DIS_MIN_SIDE = 32
+
 _DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -117,7 +122,15 @@ class DISFlow:
                 f"DISFlow.calc_gray: expected two HxW uint8 images of equal size, got "
                 f"{gray_a.shape} {gray_a.dtype} and {gray_b.shape} {gray_b.dtype}"
             )
-        return self._dis.calc(gray_a, gray_b, None)
+        h, w = gray_a.shape
+        if h >= DIS_MIN_SIDE and w >= DIS_MIN_SIDE:
+            return self._dis.calc(gray_a, gray_b, None)
+        # DIS fails on narrow images (DIS_MIN_SIDE), but the
+        # networks take any size >= 1 px: replicate the border up to DIS_MIN_SIDE and crop the
+        # flow back. Replicated borders carry no motion, so the flow there is ~0, as it should be.
+        ph, pw = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+        pad = [cv2.copyMakeBorder(g, 0, ph, 0, pw, cv2.BORDER_REPLICATE) for g in (gray_a, gray_b)]
+        return np.ascontiguousarray(self._dis.calc(pad[0], pad[1], None)[:h, :w])
 
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
-        return grey_pair_flow(lambda a, b: self._dis.calc(a, b, None), frame_a, frame_b, self.config.max_side)
+        return grey_pair_flow(self.calc_gray, frame_a, frame_b, self.config.max_side)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.io.image import IMAGE_SUFFIXES, read_image, to_tensor, to_uint8, write_image
+from models.io.image import IMAGE_SUFFIXES, read_alpha, read_image, to_tensor, to_uint8, write_image
 from models.io.resize import fit_size, resize_frame
 from models.io.video_write import VIDEO_SUFFIXES, VideoWriter, check_output_path
 
@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "VideoReader", "VideoWriter", "check_output_path",
-    "fit_size", "is_image_path", "open_video", "read_image", "resize_frame", "to_tensor", "to_uint8",
+    "fit_size", "is_image_path", "open_video", "read_alpha", "read_image", "resize_frame", "to_tensor", "to_uint8",
     "write_image",
 ]
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from models.contracts import check_frames, default_dtype
-from models.errors import InputError, UserError
+from models.errors import InputError, UserError, UserWarning_
 from models.io.atomic import write_bytes_atomic
 from models.io.video_write import check_output_path, write_error
 
@@ -18,7 +18,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image as HxWx3 uint8 RGB (grey is replicated, alpha dropped, 16-bit rounded to 8).
+    """Read an image as HxWx3 uint8 RGB (grey is replicated, alpha left to :func:`read_alpha`,
+    16-bit rounded to 8).
 
     The EXIF orientation of camera JPEGs is applied, so the picture is upright (as for rotated
     videos in :mod:`models.io.video`).
@@ -42,13 +43,54 @@ def read_image(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
 
 
-def write_image(path: str | Path, arr: np.ndarray) -> Path:
-    """Write HxWx3 uint8 RGB atomically (temp file + rename); the format follows the suffix."""
+def read_alpha(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray | None:
+    """The alpha channel of an RGBA image as HxW uint8 (16-bit rounded), or None when it has none.
+
+    :func:`read_image` returns the colour only; this is its alpha, on the same grid (``size=(h,
+    w)`` to match a resized picture, area-averaged). None too when the alpha cannot sit on the
+    colour's grid (an EXIF rotation that OpenCV applies to the colour only).
+    """
+    path = Path(path)
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None or img.ndim != 3 or img.shape[2] != 4:
+        return None
+    a = img[..., 3]
+    if a.dtype == np.uint16:
+        a = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        return None
+    if size is not None and a.shape != tuple(size):
+        a = cv2.resize(a, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(a)
+
+
+ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # formats OpenCV writes with an alpha channel
+
+
+def write_image(path: str | Path, arr: np.ndarray, alpha: np.ndarray | None = None) -> Path:
+    """Write HxWx3 uint8 RGB atomically (temp file + rename); the format follows the suffix.
+
+    ``alpha`` (HxW uint8) makes an RGBA file; formats without alpha (:data:`ALPHA_SUFFIXES`
+    lists those with) get the colour only and a :class:`models.errors.UserWarning_`.
+    """
     path = check_output_path(path, IMAGE_SUFFIXES)
     if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
         got = (arr.shape, arr.dtype) if isinstance(arr, np.ndarray) else type(arr).__name__
         raise ValueError(f"write_image: expected HxWx3 uint8 RGB array, got {got}")
-    ok, buf = cv2.imencode(path.suffix.lower(), cv2.cvtColor(arr, cv2.COLOR_RGB2BGR))
+    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    if alpha is not None:
+        if not isinstance(alpha, np.ndarray) or alpha.dtype != np.uint8 or alpha.shape != arr.shape[:2]:
+            got = (alpha.shape, alpha.dtype) if isinstance(alpha, np.ndarray) else type(alpha).__name__
+            raise ValueError(f"write_image: expected alpha of shape {arr.shape[:2]} uint8, got {got}")
+        if path.suffix.lower() in ALPHA_SUFFIXES:
+            bgr = np.dstack([bgr, alpha])
+        else:
+            import warnings
+
+            warnings.warn(UserWarning_(f"the input's alpha channel is not in {path.name}: {path.suffix} has none "
+                                       f"(write {', '.join(ALPHA_SUFFIXES)} to keep it)"), stacklevel=2)
+    ok, buf = cv2.imencode(path.suffix.lower(), bgr)
     if not ok:
         raise UserError(f"cannot encode an image as {path.suffix}")
     try:

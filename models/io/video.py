@@ -14,9 +14,14 @@ Files are read here and written by :mod:`models.io.video_write` (the server also
   frame rate timing exactly.
 * Files that cannot be opened, have no video stream or no decodable frame raise
   :class:`models.errors.InputError` at :func:`open_video` (the first frame is decoded eagerly).
+* A file that ends early (cut short: fewer frames than its header's frame count, or the last
+  frame well before its stated duration) is read to where it stops, then a
+  :class:`models.errors.TruncatedVideoWarning` says how many frames could be read;
+  :attr:`VideoReader.truncated` keeps that message.
 """
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -25,7 +30,7 @@ import av
 import cv2
 import numpy as np
 
-from models.errors import InputError, one_line_reason
+from models.errors import InputError, TruncatedVideoWarning, one_line_reason
 
 
 def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
@@ -62,7 +67,8 @@ class VideoReader:
             self._frames = self._decode()
             first = next(self._frames, None)
             if first is None:
-                raise InputError(f"{self.path} contains no decodable video frame")
+                raise InputError(f"{self.path} contains no decodable video frame"
+                                 + (f" ({self.truncated})" if self.truncated else ""))
             self._first: tuple[np.ndarray, int | None, Fraction] | None = first
             self.rotation: int = self._rotation
         except BaseException:
@@ -114,8 +120,14 @@ class VideoReader:
         self._size = (self._stream.height, self._stream.width)
         have_meta = False
         tb = Fraction(self._stream.time_base) if self._stream.time_base else Fraction(1, 25)
+        self.frames_read, self.truncated = 0, None
+        last_end: float | None = None
+        self._read_error: str | None = None
         try:
-            for frame in self._container.decode(self._stream):
+            for frame in self._frames_until_eof():
+                self.frames_read += 1
+                if frame.pts is not None:
+                    last_end = float(frame.pts * (frame.time_base or tb)) + 1.0 / float(self.fps)
                 rgb = _upright(frame.to_ndarray(format="rgb24"), frame.rotation)
                 if not have_meta:  # the first frame fixes rotation and upright size
                     have_meta = True
@@ -128,6 +140,65 @@ class VideoReader:
                 yield rgb, frame.pts, Fraction(frame.time_base) if frame.time_base else tb
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode {self.path}: {one_line_reason(exc)}") from None
+        self.truncated = self._truncation(last_end)
+        if self.truncated and self.frames_read:  # none at all: open_video raises instead
+            warnings.warn(TruncatedVideoWarning(self.truncated), stacklevel=2)
+
+    def _frames_until_eof(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames. A file cut short fails in the demuxer, or in the decoder on the last,
+        partial packet (an mp4 whose index promises more bytes than the file has): that ends the
+        stream like EOF (the decoder is flushed, the reason kept for :meth:`_truncation`). A
+        corrupt payload before the end of the file still raises."""
+        packets = self._container.demux(self._stream)
+        size, at_end = self.path.stat().st_size, False
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError as exc:
+                yield from self._stop_at_cut(exc)
+                return
+            # a packet reaching the end of the file: the demuxer returns what there is of it
+            at_end = at_end or (packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size >= size)
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                if not at_end:  # (frame threads report the error on a later packet or the flush)
+                    raise
+                yield from self._stop_at_cut(exc)
+                return
+            yield from frames
+
+    def _stop_at_cut(self, exc: BaseException) -> Iterator[av.VideoFrame]:
+        self._read_error = one_line_reason(exc)
+        try:
+            yield from self._stream.decode(None)  # frames still buffered in the decoder
+        except av.error.FFmpegError:
+            pass
+
+    def _truncation(self, last_end: float | None) -> str | None:
+        """The one-line note for a file that ended early, else None.
+
+        Evidence, in order: the header's frame count; else the stated duration (stream, else
+        container) against the end of the last frame, with a tolerance of 3 frames or 5 % so
+        that an audio track a little longer than the video is not taken for a cut.
+        """
+        n, expected = self.frames_read, self.frame_count
+        if expected is not None and n < expected:
+            return (f"{self.path.name} is truncated: only {n} of the {expected} frames its header announces "
+                    f"could be read")
+        if self._read_error is not None:
+            return f"{self.path.name} is truncated or damaged: reading stopped after {n} frames ({self._read_error})"
+        if expected is not None:
+            return None
+        dur, fps = self.duration, float(self.fps)
+        if dur is None or last_end is None or fps <= 0:
+            return None
+        if dur - last_end <= max(3.0 / fps, 0.05 * dur):
+            return None
+        return (f"{self.path.name} is truncated: {n} frames ({last_end:.1f} s) could be read of a stated "
+                f"{dur:.1f} s (about {round(dur * fps)} frames)")
 
     def frames_with_pts(self) -> Iterator[tuple[np.ndarray, int | None, Fraction]]:
         """Yield ``(frame_u8, pts, time_base)``; ``pts`` may be ``None`` for raw streams."""

@@ -5,9 +5,11 @@ Policies (documented in docs/media.md):
 * Atomic: frames go to a hidden temp file next to the output (same filesystem, so the final
   ``os.replace`` is atomic); it is renamed only after the trailer is written. Any exception,
   including ``KeyboardInterrupt`` and ENOSPC/EFBIG, removes the temp file.
-* Size: even sizes use yuv420p (plays everywhere). 4:2:0 chroma needs even sizes, so odd sizes
-  are encoded as yuv444p (High 4:4:4 profile) to keep the exact input size; some hardware
-  players and browsers cannot play that profile.
+* Size and chroma: yuv420p by default (plays everywhere). 4:2:0 chroma needs even sizes, so an
+  odd width or height is padded to even by repeating the last column/row (nothing is cut; a
+  :class:`models.errors.UserWarning_` says so once). ``pix_fmt="yuv444p"`` (High 4:4:4
+  profile) keeps the exact size and full chroma; many browsers and hardware players cannot
+  play it, so it is only used on request.
 * Timing: pass source ``pts`` (in ``time_base`` units) to keep variable frame rate timing;
   without pts, frames are spaced by ``1/fps``. The mp4 muxer may pick a finer time base than
   requested (it wants >= 10000 ticks/s); times are rescaled exactly.
@@ -27,13 +29,14 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from models.errors import InputError, UserError
+from models.errors import InputError, UserError, UserWarning_
 from models.io.atomic import publish, temp_sibling
 
 if TYPE_CHECKING:  # av is imported where it is used: reading/writing images needs no FFmpeg
     import av
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+PIX_FMTS = ("yuv420p", "yuv444p")  # H.264 chroma: 4:2:0 plays everywhere (default), 4:4:4 on request
 # Audio codecs copied into mp4 as they are. FFmpeg also muxes PCM into mp4 (ISO/IEC 23003-5),
 # but browsers and most players cannot play that, so anything else is re-encoded to AAC.
 _MP4_AUDIO_COPY = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"})
@@ -72,8 +75,11 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, *, width: int, height: int, fps: Fraction | float,
                  time_base: Fraction | None = None, audio_from: str | Path | None = None,
-                 crf: int = 18, codec: str = "libx264", preset: str = "medium") -> None:
+                 crf: int = 18, codec: str = "libx264", preset: str = "medium",
+                 pix_fmt: str = "yuv420p") -> None:
         self.path = check_output_path(path, VIDEO_SUFFIXES)
+        if pix_fmt not in PIX_FMTS:
+            raise UserError(f"pixel format: expected one of {', '.join(PIX_FMTS)}, got {pix_fmt!r}")
         if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
             raise ValueError(f"VideoWriter: expected positive int width/height, got {width!r}x{height!r}")
         fps = Fraction(fps).limit_denominator(1_000_000) if fps else Fraction(0)
@@ -94,8 +100,17 @@ class VideoWriter:
         try:
             self._out = av.open(str(self._tmp), mode="w")
             s = self._out.add_stream(codec, rate=fps)
-            s.width, s.height = width, height
-            s.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+            # 4:2:0 subsamples chroma 2x2: odd sizes are padded (write()) to the next even size
+            self._pad = (height % 2, width % 2) if pix_fmt == "yuv420p" else (0, 0)
+            s.width, s.height = width + self._pad[1], height + self._pad[0]
+            s.pix_fmt = pix_fmt
+            if any(self._pad):
+                import warnings
+
+                warnings.warn(UserWarning_(
+                    f"{width}x{height} is odd: {self.path.name} is {s.width}x{s.height} (last "
+                    f"{'column' if self._pad[1] else 'row'}{' and row' if all(self._pad) else ''} repeated) so that "
+                    f"every player can play it (yuv420p); --pix-fmt yuv444p keeps the exact size"), stacklevel=2)
             if codec in ("libx264", "libx265"):
                 # preset trades speed for size at equal quality: on the shared dev VM at 720p,
                 # veryfast encodes 2.5x faster than medium for a 6 % larger file.
@@ -195,6 +210,8 @@ class VideoWriter:
             pts = self._last_pts + 1
         import av
 
+        if any(self._pad):
+            frame = np.pad(frame, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24").reformat(
             format=self._video.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
         vf.pts, vf.time_base = pts, self.time_base

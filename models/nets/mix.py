@@ -51,13 +51,20 @@ def mix_weights(mix: MixLike, names: Sequence[str]) -> tuple[float, ...]:
     for n, v in zip(names, raw):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise MixError(f"style mix: weight of {n!r} must be a number, got {v!r}")
-        if not math.isfinite(v) or v < 0:
-            raise MixError(f"style mix: weight of {n!r} must be finite and >= 0, got {v}")
-        out.append(float(v))
-    total = math.fsum(out)
-    if total <= 0:
+        try:
+            f = float(v)
+        except OverflowError:  # a JSON integer like 10**400
+            f = math.inf
+        if not math.isfinite(f) or f < 0:
+            raise MixError(f"style mix: weight of {n!r} must be finite and >= 0, got {f:g}")
+        out.append(f)
+    top = max(out)
+    if top <= 0:
         raise MixError(f"style mix: expected at least one positive weight over {names}, got all zero")
-    return tuple(v / total for v in out)
+    # scale by the largest weight first: the sum of huge finite weights (1e308 + 1e308) overflows
+    scaled = [v / top for v in out]
+    total = math.fsum(scaled)
+    return tuple(v / total for v in scaled)
 
 
 def one_hot(name: str, names: Sequence[str]) -> tuple[float, ...]:

@@ -39,6 +39,7 @@ class VideoSpec:
     ruder: RuderConfig = field(default_factory=RuderConfig)
     multipass: MultipassConfig = field(default_factory=MultipassConfig)
     fast: FastConfig = field(default_factory=FastConfig)
+    pix_fmt: str = "yuv420p"  # H.264 chroma of a video output (models.io.video_write.PIX_FMTS)
 
     def settings(self) -> dict:
         """Everything that changes the result (the job fingerprint); not the output path."""
@@ -129,4 +130,4 @@ def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = 
         else:
             stage = run_multipass(job, flows, opt, spec.multipass, device=device, on_frame=on_frame)
     audio = spec.input if Path(spec.input).is_file() else None
-    return write_output(job, stage, out, audio_from=audio)
+    return write_output(job, stage, out, audio_from=audio, pix_fmt=spec.pix_fmt)

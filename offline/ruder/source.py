@@ -99,7 +99,8 @@ def check_output(path: str | os.PathLike) -> Path:
     return p
 
 
-def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: str | os.PathLike | None) -> Path:
+def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: str | os.PathLike | None,
+                 pix_fmt: str = "yuv420p") -> Path:
     """Write the final frames of ``stage``; atomic (temp + rename), nothing left on failure."""
     p = Path(out)
     n = job.n_frames
@@ -111,7 +112,7 @@ def write_output(job: Job, stage: str, out: str | os.PathLike, *, audio_from: st
         keep_pts = len(pts) == n and all(t is not None for t in pts)
         with VideoWriter(p, width=int(job.meta["width"]), height=int(job.meta["height"]),
                          fps=Fraction(job.meta["fps"]), time_base=Fraction(tb) if tb else None,
-                         audio_from=audio_from if job.meta.get("has_audio") else None) as w:
+                         audio_from=audio_from if job.meta.get("has_audio") else None, pix_fmt=pix_fmt) as w:
             for i in tqdm(range(n), desc="encoding video", unit="frame"):
                 w.write(read_png(job.result_path(stage, i)), pts=(pts[i] - pts[0]) if keep_pts else None)
         return p

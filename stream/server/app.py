@@ -103,11 +103,11 @@ async def peer_close(request: web.Request) -> web.Response:
 
 async def control(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    auth = request.headers.get("Authorization", "")
-    if not secrets.compare_digest(auth.encode(), f"Bearer {ctx.config.token}".encode()):
-        return error(401, "broadcast control: expected header 'Authorization: Bearer <token printed at start>'")
-    if ctx.broadcaster is None:
+    if ctx.broadcaster is None:  # no broadcast, no token printed: nothing to authorise (docs/webrtc.md)
         return error(409, "no broadcast running: start the server with --source (sample, webcam or a file)")
+    auth = request.headers.get("Authorization", "")
+    if not secrets.compare_digest(auth.encode("utf-8", "replace"), f"Bearer {ctx.config.token}".encode()):
+        return error(401, "broadcast control: expected header 'Authorization: Bearer <token printed at start>'")
     try:
         ctx.broadcaster.state.update(**parse_settings(ctx, await read_json(request, max_bytes=ctx.config.max_request_bytes), ctx.broadcaster.state.style))
     except ValueError as exc:

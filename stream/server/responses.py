@@ -25,7 +25,7 @@ async def read_json(request: web.Request, *, max_bytes: int) -> Any:
     app's ``client_max_size`` enforces) with a JSON error body."""
     try:
         return await request.json()
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # invalid JSON or UTF-8, nesting too deep for the parser
         raise _json_http(web.HTTPBadRequest, f"expected a JSON body, got invalid JSON ({exc})") from None
     except web.HTTPRequestEntityTooLarge:
         raise _json_http(web.HTTPRequestEntityTooLarge, f"request too large: expected at most {max_bytes} bytes",

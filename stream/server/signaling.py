@@ -106,7 +106,7 @@ def _setup_mirror(ctx: ServerContext, peer: Peer, settings: dict) -> None:
                 body = {k: v for k, v in msg.items() if k != "type"} if isinstance(msg, dict) else msg
                 peer.state.update(**parse_settings(ctx, body, peer.state.style))
                 reply = {"type": "settings", **peer.state.settings()}
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 reply = {"type": "error", "message": str(exc)}
             if channel.readyState == "open":
                 channel.send(json.dumps(reply))

@@ -89,10 +89,10 @@ def test_no_audio_source_writes_video_only(tmp_path: Path) -> None:
     assert _streams(tmp_path / "out.mp4") == {"video": "h264"}
 
 
-def test_odd_size_kept_exactly_with_yuv444(tmp_path: Path) -> None:
+def test_odd_size_kept_exactly_with_yuv444_on_request(tmp_path: Path) -> None:
     src, dst = tmp_path / "odd.mp4", tmp_path / "out.mp4"
     frames = make_video(src, width=65, height=47, pix_fmt="yuv444p")
-    _copy(src, dst)
+    _copy(src, dst, pix_fmt="yuv444p")
     with open_video(dst) as r:
         assert (r.width, r.height) == (65, 47)
         out = np.stack(list(r))

@@ -50,9 +50,11 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "s=0.85 plain blend (no detail restore)": TemporalConfig(strength=0.85, preserve_contrast=False, history_resampling="bilinear"),
     "s=0.85 restore lost only (bilinear)": TemporalConfig(strength=0.85, history_resampling="bilinear"),
     "s=0.85 bicubic history + restore lost": TemporalConfig(strength=0.85),
-    "s=0.92 (default: bicubic history + restore lost)": TemporalConfig(),
+    "s=0.92 (default: bicubic history + restore lost)": TemporalConfig(flow="dis"),
+    "s=0.92 default, torch flow (the CUDA default)": TemporalConfig(flow="torch"),
 }
 DEFAULT_VARIANT = "s=0.92 (default: bicubic history + restore lost)"
+TORCH_VARIANT = "s=0.92 default, torch flow (the CUDA default)"
 
 
 def _fit(img: np.ndarray, side: int) -> np.ndarray:
@@ -121,9 +123,9 @@ def main() -> None:
     ap.add_argument("--strip-net", default="wave", help="network of the strip (cockatoo clip, default variant)")
     ap.add_argument("--nets", nargs="*", default=None,
                     help="only these networks (keys as printed: wave, scream, udnie, bundled:NAME)")
-    ap.add_argument("--default-only", action="store_true", help="only per-frame and the default variant")
+    ap.add_argument("--default-only", action="store_true", help="only per-frame and the default variant (DIS and torch flow)")
     args = ap.parse_args()
-    variants = {k: v for k, v in VARIANTS.items() if not args.default_only or k in ("per-frame", DEFAULT_VARIANT)}
+    variants = {k: v for k, v in VARIANTS.items() if not args.default_only or k in ("per-frame", DEFAULT_VARIANT, TORCH_VARIANT)}
     import reference_nets as rn
 
     torch.set_grad_enabled(False)

@@ -171,15 +171,23 @@ def _inverse_search(i0: Tensor, i1: Tensor, flow: Tensor, cfg: TorchFlowConfig) 
     g = g - g.mean(2, keepdim=True)  # mean normalisation (DIS, robust to brightness change)
     hxx, hxy, hyy = (g[:, 0] ** 2).sum(1), (g[:, 0] * g[:, 1]).sum(1), (g[:, 1] ** 2).sum(1)
     det = (hxx * hyy - hxy**2).clamp_min(1e-10)  # flat patches: tiny steps, not NaN
+    # the step is H^-1 sum_patch g * (I1(x+u) - mean - T_c); g sums to 0 over a patch, so the
+    # means drop out and the template's part is a constant: per step one sample, one product
+    # with the pre-multiplied H^-1 g, one subtraction (few kernels: launches dominate on a GPU)
+    hinv_g = torch.stack((hyy[:, None] * g[:, 0] - hxy[:, None] * g[:, 1],
+                          hxx[:, None] * g[:, 1] - hxy[:, None] * g[:, 0]), 1) / det[:, None, None]
     tmpl_c = tmpl - tmpl.mean(1, keepdim=True)
+    step_const = (hinv_g * tmpl_c[:, None]).sum(2)  # (N,2,L)
     ys, xs = torch.meshgrid(torch.arange(ph, device=i0.device, dtype=torch.float32),
                             torch.arange(pw, device=i0.device, dtype=torch.float32), indexing="ij")
-    base = F.unfold(torch.stack((xs, ys))[None], p, stride=s).view(1, 2, p * p, gh * gw)
-    sx, sy = 2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)
+    # patch pixel positions as grid_sample coordinates, (1,p*p,L,2) in [-1,1]: normalised once,
+    # so each sample adds the patch flows (also normalised) instead of rebuilding the grid
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=i0.device)
+    base = F.unfold(torch.stack((xs, ys))[None], p, stride=s).view(2, p * p, gh * gw).permute(1, 2, 0)[None]
+    base = base * scale - 1.0
 
     def sample(u: Tensor) -> Tensor:  # u (N,2,L) -> I1 at each patch pixel + u, (N,p*p,L)
-        c = base + u[:, :, None, :]
-        grid = torch.stack((c[:, 0] * sx - 1.0, c[:, 1] * sy - 1.0), -1)
+        grid = base + (u.transpose(1, 2) * scale)[:, None]
         return F.grid_sample(i1, grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
 
     def ssd(u: Tensor) -> Tensor:
@@ -192,10 +200,7 @@ def _inverse_search(i0: Tensor, i1: Tensor, flow: Tensor, cfg: TorchFlowConfig) 
         u = _propagate(u, ssd, gh, gw)
     best, best_cost = u, ssd(u)
     for _ in range(cfg.iterations):
-        v = sample(u)
-        diff = v - v.mean(1, keepdim=True) - tmpl_c
-        bx, by = (g[:, 0] * diff).sum(1), (g[:, 1] * diff).sum(1)
-        du = torch.stack(((hyy * bx - hxy * by) / det, (hxx * by - hxy * bx) / det), 1)
+        du = (hinv_g * sample(u)[:, None]).sum(2) - step_const
         u = u - du.clamp(-float(p), float(p))  # inverse compositional update; a step > a patch is noise
     cost = ssd(u)
     u = torch.where((cost <= best_cost)[:, None], u, best)  # DIS keeps the descent only if it helped
@@ -224,7 +229,8 @@ def _propagate(u: Tensor, ssd, gh: int, gw: int) -> Tensor:  # type: ignore[no-u
 def _median(flow: Tensor, k: int) -> Tensor:
     n, c, h, w = flow.shape
     p = F.pad(flow, (k // 2, k // 2, k // 2, k // 2), mode="replicate")
-    return F.unfold(p, k).view(n, c, k * k, h, w).median(2).values
+    # window along the last, contiguous dim: CPU median is ~3x faster there than across dim 2
+    return F.unfold(p, k).view(n, c, k * k, h * w).transpose(2, 3).contiguous().median(-1).values.view(n, c, h, w)
 
 
 def _gauss(flow: Tensor, sigma: float) -> Tensor:

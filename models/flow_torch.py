@@ -17,8 +17,8 @@ sequential sweeps:
 3. densification: each pixel averages the flows of the patches covering it, weighted by
    1 / max(1, |I1(x+u) - I0(x)|) in 8-bit grey levels (DIS Eq. 3), via ``F.fold``;
 4. a median filter per level, and at the end a Gaussian on the flow grid, stand in for DIS's
-   variational refinement (a red-black SOR version of it, Brox energy with OpenCV's weights,
-   made the flow worse on Middlebury and Sintel in a trial of 2026-12-03);
+   variational refinement (a red-black SOR version of it made the flow worse: docs/bench/live.md
+   §2b);
 5. the flow is upsampled to the frames' size.
 
 Same contract as :class:`models.flow.DISFlow`: ``flow(frame_a, frame_b)`` with ``(N,3,H,W)`` RGB
@@ -44,10 +44,9 @@ class TorchFlowConfig:
     """DIS "fast"'s patch 8, stride 4 and 16 descent steps at the live loop's flow size (longer
     side 320), but down to scale 1 (half the flow grid) where "fast" stops at 2, and smoothing
     (median 5 per level, Gaussian sigma 6 on the result) in place of variational refinement.
-    Why the smoothing: the Ruder et al. confidence test flags flow noise as occlusion; unsmoothed,
-    this flow made the blender distrust 23 % of Sintel's pixels (precision 0.14 vs DIS's 0.25).
-    Finest scale chosen on Middlebury EPE (Sintel held out); the smoothing on the pooled Sintel
-    mask figures, the only occlusion ground truth there is (docs/bench/live.md 2b)."""
+    Why the smoothing: the Ruder et al. confidence test reads flow noise as occlusion, so an
+    unsmoothed flow, though more accurate than DIS, made the blender distrust far more pixels
+    than are occluded. How each default was chosen: docs/bench/live.md §2b."""
 
     max_side: int | None = 320
     patch_size: int = 8
@@ -63,6 +62,8 @@ class TorchFlowConfig:
             raise ValueError(f"TorchFlowConfig: need 2 <= patch_stride <= patch_size, got {self.patch_stride}, {self.patch_size}")
         if self.iterations < 0 or self.finest_scale < 0 or self.propagation_rounds < 0:
             raise ValueError("TorchFlowConfig: iterations, finest_scale and propagation_rounds must be >= 0")
+        if self.median < 0 or (self.median > 1 and self.median % 2 == 0) or self.blur < 0:
+            raise ValueError(f"TorchFlowConfig: median must be 0 or odd and blur >= 0, got {self.median}, {self.blur}")
         if self.max_side is not None and self.max_side < 16:
             raise ValueError(f"TorchFlowConfig: max_side must be >= 16 or None, got {self.max_side}")
 

@@ -123,6 +123,8 @@ def test_contract_errors() -> None:
         tf((a * 255).to(torch.uint8), a)
     with pytest.raises(ValueError, match="patch_stride"):
         TorchFlowConfig(patch_stride=16)
+    with pytest.raises(ValueError, match="median must be 0 or odd"):
+        TorchFlowConfig(median=4)
     with pytest.raises(ValueError, match="max_side"):
         TorchFlowConfig(max_side=8)
     # tiny frames (smaller than a patch) still give a flow of the right shape

@@ -51,6 +51,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step color 30 "$PY" bench/color_overhead.py --device cpu --sizes 160x120 --iters 2
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 128x54 --fill 110 --iters 10
     step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 160x120 --iters 3 --no-profile --variants eager-fp32
+    step flow_torch 60 "$PY" bench/flow_torch.py --device cpu --sizes 160x120 --reps 2 --timing-only
 else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
     step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
@@ -60,7 +61,10 @@ else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the 
     step lbfgs 35 "$PY" bench/lbfgs_overhead.py --device cuda
     step tests 75 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider -m cuda \
         tests/backends/test_backends.py tests/backends/test_gpu_pipeline.py tests/offline/test_lbfgs.py tests/offline/test_ruder_fast_paths.py tests/backends/test_accelerated.py
-    step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/nets/test_color.py tests/flow/test_warp_consistency.py
+    step tests_matrix 30 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests/nets/test_color.py tests/flow/test_warp_consistency.py \
+        tests/flow/test_flow_torch.py
+    # issue 16.3: torch flow vs CPU DIS, and the whole temporal step with each, at 720p/1080p
+    step flow_torch 45 "$PY" bench/flow_torch.py --device cuda --sizes 1280x720 1920x1080 --reps 50 --timing-only
     step gpu_bench 150 "$PY" bench/gpu_bench.py --out "$OUT/gpu_bench.md" --budget-s 120
     step stages 60 "$PY" bench/pipeline_stages.py --device cuda --size 1920x1080 --iters 20 --no-profile
     # the bundled styles are `light` networks: what `stylecast live` runs by default

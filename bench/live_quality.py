@@ -50,9 +50,11 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "s=0.85 plain blend (no detail restore)": TemporalConfig(strength=0.85, preserve_contrast=False, history_resampling="bilinear"),
     "s=0.85 restore lost only (bilinear)": TemporalConfig(strength=0.85, history_resampling="bilinear"),
     "s=0.85 bicubic history + restore lost": TemporalConfig(strength=0.85),
-    "s=0.92 (default: bicubic history + restore lost)": TemporalConfig(),
+    "s=0.92 (default: bicubic history + restore lost)": TemporalConfig(flow="dis"),
+    "s=0.92 default, torch flow (the CUDA default)": TemporalConfig(flow="torch"),
 }
 DEFAULT_VARIANT = "s=0.92 (default: bicubic history + restore lost)"
+TORCH_VARIANT = "s=0.92 default, torch flow (the CUDA default)"
 
 
 def _fit(img: np.ndarray, side: int) -> np.ndarray:
@@ -61,11 +63,13 @@ def _fit(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(img, (int(round(w * s / 2)) * 2, int(round(h * s / 2)) * 2), interpolation=cv2.INTER_AREA)
 
 
-def clips(n: int, side: int) -> dict[str, np.ndarray]:
-    import av
-
+def clips(n: int, side: int, names: tuple[str, ...] = ("cockatoo", "bunny", "sintel_mountain_2")) -> dict[str, np.ndarray]:
     out = {}
     for name, path, skip in (("cockatoo", "cockatoo_720p.mp4", 0), ("bunny", "big_buck_bunny_480p_30s.mp4", 240)):
+        if name not in names:
+            continue
+        import av
+
         frames = []
         with av.open(str(SHARED / "data" / "video" / path)) as c:
             for i, fr in enumerate(c.decode(video=0)):
@@ -74,6 +78,8 @@ def clips(n: int, side: int) -> dict[str, np.ndarray]:
                 if len(frames) == n:
                     break
         out[name] = np.stack(frames)
+    if "sintel_mountain_2" not in names:
+        return out
     sintel = sorted((SHARED / "data" / "video" / "sintel_mountain_2").glob("frame_*.png"))[:n]
     out["sintel_mountain_2"] = np.stack([_fit(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), side) for p in sintel])
     return out
@@ -121,15 +127,16 @@ def main() -> None:
     ap.add_argument("--strip-net", default="wave", help="network of the strip (cockatoo clip, default variant)")
     ap.add_argument("--nets", nargs="*", default=None,
                     help="only these networks (keys as printed: wave, scream, udnie, bundled:NAME)")
-    ap.add_argument("--default-only", action="store_true", help="only per-frame and the default variant")
+    ap.add_argument("--clips", nargs="+", default=["cockatoo", "bunny", "sintel_mountain_2"])
+    ap.add_argument("--default-only", action="store_true", help="only per-frame and the default variant (DIS and torch flow)")
     args = ap.parse_args()
-    variants = {k: v for k, v in VARIANTS.items() if not args.default_only or k in ("per-frame", DEFAULT_VARIANT)}
+    variants = {k: v for k, v in VARIANTS.items() if not args.default_only or k in ("per-frame", DEFAULT_VARIANT, TORCH_VARIANT)}
     import reference_nets as rn
 
     torch.set_grad_enabled(False)
     t_start = time.perf_counter()
     vgg = rn.load_vgg19_features(str(SHARED / "weights" / "vgg19_imagenet_features.fp16.safetensors"))
-    data, nets = clips(args.frames, args.side), stylizers(tuple(args.bundled))
+    data, nets = clips(args.frames, args.side, tuple(args.clips)), stylizers(tuple(args.bundled))
     if args.nets is not None:
         missing = sorted(set(args.nets) - set(nets))
         if missing:

@@ -20,6 +20,7 @@ state of one stream; give each stream / peer its own instance (not thread-safe).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,15 +28,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from models.flow.consistency import consistency_weights, motion_boundary
 from models.contracts import check_frames
+from models.flow.consistency import consistency_weights, motion_boundary
 from models.flow.estimators import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, gray_u8_tensor, scaled_size, to_gray_u8, upsample_flow
-from models.temporal.scenecut import gray_histogram, is_scene_cut
+from models.flow.torch_dis import TorchFlow, TorchFlowConfig, to_grey
 from models.flow.warp import blend, inside_mask, warp
+from models.temporal.scenecut import gray_histogram, gray_histogram_tensor, is_scene_cut, scene_cut_tensor
 
 CHECKS = ("fwd-bwd", "bwd")
 DETAIL_TARGETS = ("fresh", "lost")
 RESAMPLING = ("bilinear", "bicubic")
+FLOWS = ("auto", "dis", "torch")
+FLOW_ENV = "STYLECAST_FLOW"  # dis|torch|auto: what flow="auto" means (e.g. DIS on a GPU, to compare)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,11 @@ class TemporalConfig:
         TAA history-blur problem; Karis 2014, "High quality temporal supersampling", samples the
         history with a cubic filter for that reason). A sharp history is what lets the "lost"
         rule keep the style: +~5 ms per 640x480 frame on a CPU (docs/bench/live.md 4c).
+    flow: "dis" (OpenCV DIS on the CPU), "torch" (:class:`models.flow.torch_dis.TorchFlow` on the
+        frames' device: on CUDA flow, check, warp and blend stay on the GPU, no host round trip)
+        or "auto": torch for CUDA frames, DIS otherwise (DIS is ~2x faster on a CPU; the torch
+        flow is more accurate, docs/bench/live.md 2b). The environment variable
+        STYLECAST_FLOW=dis|torch overrides "auto". flow_preset applies to DIS only.
     """
 
     strength: float = 0.92
@@ -90,6 +99,7 @@ class TemporalConfig:
     detail_window: int = 3
     detail_target: str = "lost"
     history_resampling: str = "bicubic"
+    flow: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -104,6 +114,8 @@ class TemporalConfig:
             raise ValueError(f"TemporalConfig: history_resampling must be one of {RESAMPLING}, got {self.history_resampling!r}")
         if self.detail_target not in DETAIL_TARGETS:
             raise ValueError(f"TemporalConfig: detail_target must be one of {DETAIL_TARGETS}, got {self.detail_target!r}")
+        if self.flow not in FLOWS:
+            raise ValueError(f"TemporalConfig: flow must be one of {FLOWS}, got {self.flow!r}")
         if self.flow_max_side < 16:
             raise ValueError(f"TemporalConfig: flow_max_side must be >= 16, got {self.flow_max_side}")
 
@@ -121,6 +133,8 @@ class TemporalBlender:
         self.config = config or TemporalConfig()
         self._custom_flow = flow
         self._dis = DISFlow(DISConfig(preset=self.config.flow_preset, max_side=self.config.flow_max_side))
+        self._torch_flow = TorchFlow(TorchFlowConfig(max_side=self.config.flow_max_side))
+        self._flow_choice = _resolve_flow(self.config.flow)
         self.scene_cuts = 0
         self.last_confidence: Tensor | None = None  # (1,1,H,W) of the last blend, for display/debug
         self.reset()
@@ -133,6 +147,25 @@ class TemporalBlender:
         self._prev_out: Tensor | None = None
         self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None"] | None = None
 
+    def uses_torch_flow(self, frame_in: Tensor) -> bool:
+        """Whether frames like ``frame_in`` take the torch flow path (see ``TemporalConfig.flow``)."""
+        if self._custom_flow is not None:
+            return False
+        return self._flow_choice == "torch" or (self._flow_choice == "auto" and frame_in.is_cuda)
+
+    @property
+    def scene_cuts(self) -> int:
+        """Scene cuts so far (reading it syncs with the device when the torch path found any)."""
+        if self._cuts_on_device is not None:
+            self._scene_cuts += int(self._cuts_on_device.item())
+            self._cuts_on_device = None
+        return self._scene_cuts
+
+    @scene_cuts.setter
+    def scene_cuts(self, value: int) -> None:
+        # _cuts_on_device: cuts found by the torch path, not yet read back (a 0-d int64 tensor)
+        self._scene_cuts, self._cuts_on_device = value, None
+
     def prefetch(self, frame_in: Tensor) -> None:
         """Optional: call with the frame *before* queueing its stylization (results are the same).
 
@@ -142,6 +175,8 @@ class TemporalBlender:
         non-blocking copy into pinned memory plus an event), ``__call__`` waits only for the
         copy, and the CPU flow runs while the GPU is still stylizing."""
         check_frames(frame_in, "frame_in")
+        if self.uses_torch_flow(frame_in):
+            return  # the torch flow reads the frame where it is: nothing to download
         h, w = frame_in.shape[-2:]
         small = gray_u8_tensor(frame_in[:1], scaled_size(h, w, self.config.flow_max_side))
         event = None
@@ -171,14 +206,27 @@ class TemporalBlender:
             raise ValueError(f"TemporalBlender: expected one frame (1,3,H,W), got {tuple(frame_in.shape)} and {tuple(stylized.shape)}")
         if stylized.shape != frame_in.shape:
             raise ValueError(f"TemporalBlender: stylized {tuple(stylized.shape)} must match frame_in {tuple(frame_in.shape)}")
-        gray = self._gray(frame_in)
-        hist = gray_histogram(gray)
+        on_device = self.uses_torch_flow(frame_in)
+        if on_device:  # grey frame, histogram and cut test stay on the device (no sync)
+            h, w = frame_in.shape[-2:]
+            gray = to_grey(frame_in, scaled_size(h, w, self.config.flow_max_side))
+            hist = gray_histogram_tensor(gray)
+        else:
+            gray = self._gray(frame_in)
+            hist = gray_histogram(gray)
         fresh_start = (
             self._prev_out is None
             or self._prev_out.shape != stylized.shape
             or self._prev_out.device != stylized.device
+            or isinstance(self._prev_gray, Tensor) != on_device
         )
-        if not fresh_start and is_scene_cut(self._prev_hist, hist, self.config.scene_cut_threshold):
+        cut = None
+        if not fresh_start and on_device:
+            # branch-free: a cut zeroes the confidence below, so the blend returns the fresh frame
+            cut = scene_cut_tensor(self._prev_hist, hist, self.config.scene_cut_threshold)
+            counted = cut.to(torch.int64)
+            self._cuts_on_device = counted if self._cuts_on_device is None else self._cuts_on_device + counted
+        elif not fresh_start and is_scene_cut(self._prev_hist, hist, self.config.scene_cut_threshold):
             self.scene_cuts += 1
             fresh_start = True
         if fresh_start or self.config.strength == 0.0:
@@ -186,6 +234,8 @@ class TemporalBlender:
             self.last_confidence = torch.zeros_like(stylized[:, :1])
         else:
             flow_bwd, conf = self._flow_and_confidence(frame_in, gray)
+            if cut is not None:
+                conf = conf * (~cut).to(conf.dtype)
             if self.config.history_resampling == "bicubic":
                 warped = _warp_bicubic(self._prev_out, flow_bwd)
             else:
@@ -200,7 +250,7 @@ class TemporalBlender:
         self._prev_out = out.detach()
         return out
 
-    def _flow_and_confidence(self, frame_in: Tensor, gray: np.ndarray) -> tuple[Tensor, Tensor]:
+    def _flow_and_confidence(self, frame_in: Tensor, gray: np.ndarray | Tensor) -> tuple[Tensor, Tensor]:
         """Backward flow cur->prev at full size and the confidence mask, both on frame_in's device."""
         h, w = frame_in.shape[-2:]
         dev = frame_in.device
@@ -208,6 +258,14 @@ class TemporalBlender:
             bwd = self._custom_flow(frame_in, self._prev_in).float()
             fwd = self._custom_flow(self._prev_in, frame_in).float() if self.config.check == "fwd-bwd" else None
             g_cur, g_prev = _luma(frame_in), _luma(self._prev_in)
+        elif isinstance(gray, Tensor):
+            # torch flow on the frames' device; both directions in one batched call
+            prev = self._prev_gray
+            if self.config.check == "fwd-bwd":
+                bwd, fwd = self._torch_flow.grey_flow(torch.cat((gray, prev)), torch.cat((prev, gray))).split(1)
+            else:
+                bwd, fwd = self._torch_flow.grey_flow(gray, prev), None
+            g_cur, g_prev = gray, prev
         else:
             # Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on
             # the DIS grid costs (320/W)^2 of full resolution; the mask is upsampled afterwards.
@@ -225,6 +283,15 @@ class TemporalBlender:
             bwd = upsample_flow(bwd, (h, w))
             conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
         return bwd, conf
+
+
+def _resolve_flow(flow: str) -> str:
+    if flow != "auto":
+        return flow
+    env = os.environ.get(FLOW_ENV, "auto").strip().lower() or "auto"
+    if env not in FLOWS:
+        raise ValueError(f"{FLOW_ENV} must be one of {FLOWS}, got {env!r}")
+    return env
 
 
 def prefetch_flow_input(blender: object, frame_in: Tensor) -> None:

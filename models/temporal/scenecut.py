@@ -9,6 +9,8 @@ Kankanhalli & Smoliar 1993, "Automatic partitioning of full-motion video").
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import Tensor
 
 BINS = 32
 
@@ -29,3 +31,18 @@ def histogram_distance(h_a: np.ndarray, h_b: np.ndarray) -> float:
 def is_scene_cut(h_prev: np.ndarray, h_cur: np.ndarray, threshold: float) -> bool:
     """True when the histogram distance exceeds ``threshold`` (in [0,1])."""
     return histogram_distance(h_prev, h_cur) > threshold
+
+
+def gray_histogram_tensor(gray: Tensor) -> Tensor:
+    """:func:`gray_histogram` of a float grey image in [0,1] (any shape), on its device: the GPU
+    temporal step decides cuts without downloading the frame. Bin edges as for uint8 >> 3."""
+    idx = (gray.float().clamp(0, 1) * 255.0 + 0.5).to(torch.int64).clamp_max(255) >> 3
+    idx = idx.flatten()
+    # scatter_add, not bincount: CUDA bincount reads the max index back to size its output (a sync)
+    hist = torch.zeros(BINS, device=idx.device).scatter_add_(0, idx, torch.ones(idx.shape, device=idx.device))
+    return hist / hist.sum().clamp_min(1.0)
+
+
+def scene_cut_tensor(h_prev: Tensor, h_cur: Tensor, threshold: float) -> Tensor:
+    """:func:`is_scene_cut` as a 0-d bool tensor on the histograms' device (no host sync)."""
+    return 0.5 * (h_prev - h_cur).abs().sum() > threshold

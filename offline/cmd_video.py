@@ -26,6 +26,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "command continues where it stopped with identical results.")
     p.add_argument("input", metavar="INPUT", help="video file or directory of frames (sorted by name)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.mkv/.mov/.m4v) or a new directory for PNG frames")
+    add_method_options(p)
+    p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
+    p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
+    p.set_defaults(func=run)
+
+
+def add_method_options(p: argparse.ArgumentParser) -> None:
+    """The method and its settings, shared by ``video`` and ``batch``."""
     p.add_argument("--method", choices=("fast", "ruder", "multipass"), default="ruder")
     p.add_argument("--style-image", metavar="IMG", help="style image (ruder, multipass)")
     p.add_argument("-s", "--style", metavar="NAME", help="trained style name or checkpoint (fast; default: bundled default)")
@@ -54,9 +62,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-side", type=int, metavar="N", help="process at most N pixels on the longer side")
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
-    p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
-    p.set_defaults(func=run)
 
 
 def spec_from_args(args: argparse.Namespace):  # -> VideoSpec

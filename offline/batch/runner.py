@@ -136,7 +136,7 @@ def run_batch(specs: list, executor: Executor, split: SplitConfig, *, restart: b
                 elif t.step == "prepare":
                     r.plan, r.status = res["plan"], "running"
                     r.chunks_left = len(r.plan.chunks)
-                    bar.total += r.plan.steps_per_frame * r.plan.n_frames
+                    bar.total += r.plan.total_steps
                     bar.update(r.plan.done_steps)
                     # Chunks go to the front, in order: recordings finish one after another.
                     todo.extendleft(Task("run_chunk", t.rec, c.index) for c in reversed(r.plan.chunks))

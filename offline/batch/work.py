@@ -35,6 +35,10 @@ class Plan:
     steps_per_frame: int  # stage results per frame (fast 4, ruder 1, multipass: passes)
     done_steps: int  # already on disk (a resumed batch)
 
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_frame * sum(len(c) for c in self.chunks)
+
 
 def steps_per_frame(spec) -> int:
     return {"fast": 4, "ruder": 1}.get(spec.method, spec.multipass.passes)
@@ -127,7 +131,7 @@ class Worker:
                     cuts=tuple(cuts), chunks=chunks, steps_per_frame=steps_per_frame(spec), done_steps=0)
         roots = [job_dir] if len(chunks) == 1 else [chunk_dir(plan, c) for c in chunks]
         done = sum(_count_results(r) for r in roots)
-        return {"plan": dataclasses.replace(plan, done_steps=min(done, plan.steps_per_frame * plan.n_frames))}
+        return {"plan": dataclasses.replace(plan, done_steps=min(done, plan.total_steps))}
 
     def run_chunk(self, spec, plan: Plan, index: int, *, progress: Progress | None = None,
                   keep_job: bool = False, fault: str | None = None) -> dict:

@@ -29,6 +29,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_method_options(p)
     p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
     p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
+    p.add_argument("--keep-job", action="store_true", help="keep the job directory once the output is written (deleted otherwise)")
     p.set_defaults(func=run)
 
 
@@ -112,8 +113,16 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
 
 
 def run(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from offline.ruder.eta import Eta
     from offline.ruder.pipeline import run_video
 
-    out = run_video(spec_from_args(args))
-    print(f"wrote {out}")
+    spec = spec_from_args(args)
+    job_dir = Path(spec.job_dir or Path(spec.output).with_name(Path(spec.output).name + ".job"))
+    out = run_video(spec, on_frame=Eta(spec, job_dir))
+    if not args.keep_job:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    print(f"wrote {out}" + ("" if args.keep_job else f" (job directory {job_dir} deleted; --keep-job keeps it)"))
     return 0

@@ -26,6 +26,15 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "command continues where it stopped with identical results.")
     p.add_argument("input", metavar="INPUT", help="video file or directory of frames (sorted by name)")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.mkv/.mov/.m4v) or a new directory for PNG frames")
+    add_method_options(p)
+    p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
+    p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
+    p.add_argument("--keep-job", action="store_true", help="keep the job directory once the output is written (deleted otherwise)")
+    p.set_defaults(func=run)
+
+
+def add_method_options(p: argparse.ArgumentParser) -> None:
+    """The method and its settings, shared by ``video`` and ``batch``."""
     p.add_argument("--method", choices=("fast", "ruder", "multipass"), default="ruder",
                    help="ruder: per-frame optimization with short- and long-term temporal losses (best, slow); "
                         "multipass: several forward/backward passes (Ruder et al. sec. 3.4); fast: a trained "
@@ -63,9 +72,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
     add_device(p)
     add_pix_fmt(p)
-    p.add_argument("--job-dir", metavar="DIR", help="job directory (default OUTPUT.job)")
-    p.add_argument("--restart", action="store_true", help="discard an existing job directory and start over")
-    p.set_defaults(func=run)
 
 
 def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
@@ -117,8 +123,16 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
 
 
 def run(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from offline.ruder.eta import Eta
     from offline.ruder.pipeline import run_video
 
-    out = run_video(spec_from_args(args))
-    print(f"stylecast video: wrote {out}")
+    spec = spec_from_args(args)
+    job_dir = Path(spec.job_dir or Path(spec.output).with_name(Path(spec.output).name + ".job"))
+    out = run_video(spec, on_frame=Eta(spec, job_dir))
+    if not args.keep_job:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    print(f"stylecast video: wrote {out}" + ("" if args.keep_job else f" (job directory {job_dir} deleted; --keep-job keeps it)"))
     return 0

@@ -80,3 +80,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xfail(reason="STYLECAST_REQUIRE_CUDA=1 but no CUDA", strict=True, run=False))
             else:
                 item.add_marker(pytest.mark.skip(reason="needs CUDA"))
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A real local Ray (the machine's 2 CPUs, no GPU), started once per session for the tests
+    that need it and shut down at the end; skips when Ray (stylecast[cluster]) is not installed."""
+    ray = pytest.importorskip("ray")
+    root = str(Path(__file__).resolve().parents[1])
+    before = os.environ.get("PYTHONPATH")
+    # Workers are started by the raylet with this environment: they must import this checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *([before] if before else [])])
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before

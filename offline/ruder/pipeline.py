@@ -100,6 +100,20 @@ def warn_if_disk_short(job: Job, spec: VideoSpec) -> str | None:
     return msg
 
 
+def stylize_job(spec: VideoSpec, job: Job, device: torch.device, *, stylizer: Callable[[Tensor], Tensor] | None = None,
+                optimizer: FrameOptimizer | None = None, on_frame: FrameHook | None = None) -> str:
+    """Run (or resume) ``spec.method`` over a decoded job; returns the stage holding the final
+    frames. Shared by ``stylecast video`` and the chunks of ``stylecast batch``."""
+    flows = FlowCache(job, make_estimator(spec.flow), device)
+    if spec.method == "fast":
+        return run_fast(job, flows, stylizer or load_fast_stylizer(spec.style, device, spec.preserve_color), spec.fast,
+                        device=device, on_frame=on_frame)
+    opt = optimizer or build_optimizer(spec, job, device)
+    if spec.method == "ruder":
+        return run_ruder(job, flows, opt, spec.ruder, device=device, on_frame=on_frame)
+    return run_multipass(job, flows, opt, spec.multipass, device=device, on_frame=on_frame)
+
+
 def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = None,
               optimizer: FrameOptimizer | None = None, on_frame: FrameHook | None = None) -> Path:
     """Run (or resume) a job and write the output. ``stylizer``/``optimizer`` may be injected."""
@@ -119,15 +133,6 @@ def run_video(spec: VideoSpec, *, stylizer: Callable[[Tensor], Tensor] | None = 
     job = Job(spec.job_dir or out.with_name(out.name + ".job"), spec.settings(), restart=spec.restart)
     decode_into(job, spec.input, max_side=spec.max_side, max_frames=spec.max_frames)
     warn_if_disk_short(job, spec)
-    flows = FlowCache(job, make_estimator(spec.flow), device)
-    if spec.method == "fast":
-        stage = run_fast(job, flows, stylizer or load_fast_stylizer(spec.style, device, spec.preserve_color), spec.fast,
-                         device=device, on_frame=on_frame)
-    else:
-        opt = optimizer or build_optimizer(spec, job, device)
-        if spec.method == "ruder":
-            stage = run_ruder(job, flows, opt, spec.ruder, device=device, on_frame=on_frame)
-        else:
-            stage = run_multipass(job, flows, opt, spec.multipass, device=device, on_frame=on_frame)
+    stage = stylize_job(spec, job, device, stylizer=stylizer, optimizer=optimizer, on_frame=on_frame)
     audio = spec.input if Path(spec.input).is_file() else None
     return write_output(job, stage, out, audio_from=audio, pix_fmt=spec.pix_fmt)

@@ -45,7 +45,7 @@ def test_video_keeps_timing_and_audio(tmp_path: Path, capsys: pytest.CaptureFixt
 
     src = shared_path("data", "video", "cockatoo_720p.mp4")
     out = tmp_path / "out.mp4"
-    assert main(_args(src, out)) == 0
+    assert main(_args(src, out, "--keep-job")) == 0
     with open_video(src) as a, open_video(out) as b:
         frames = list(b)
         assert (b.fps, b.time_base, b.has_audio) == (a.fps, a.time_base, True)
@@ -131,7 +131,7 @@ def test_fast_method_with_bundled_style(tmp_path: Path) -> None:
     frames = shared_path("data", "video", "sintel_mountain_2")
     out = tmp_path / "fast_frames"
     assert main(["video", str(frames), "-o", str(out), "--method", "fast", "--max-side", "64",
-                 "--max-frames", "4", "--device", "cpu"]) == 0
+                 "--max-frames", "4", "--device", "cpu", "--keep-job"]) == 0
     files = sorted(out.iterdir())
     assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(1, 5)]
     job_frame = read_png(tmp_path / "fast_frames.job" / "frames" / "000000.png")

@@ -190,3 +190,25 @@ def test_init_from_starts_at_the_given_weights(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not match"):
         T.train(_tiny_cfg(tmp_path, output=str(tmp_path / "s.safetensors"), preset="standard",
                           init_from=str(first.output)), progress=False)
+
+
+def test_cli_temporal_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`stylecast train --temporal-weight W --init-from STYLE`: the run records both; bad values are one-line errors."""
+    pytest.importorskip("av")
+    from models.checkpoint import read_metadata
+    from models.cli import main
+
+    monkeypatch.setenv("STYLECAST_STYLES_DIR", str(tmp_path / "styles"))
+    cfg = _tiny_cfg(tmp_path)
+    args = ["train", "--style", cfg.style, "--content", *cfg.content, "--size", "24", "--style-size", "48",
+            "--batch-size", "1", "--steps", "2", "--device", "cpu", "--preview-every", "0"]
+    assert main([*args, "-o", "base"]) == 0
+    assert main([*args, "--temporal-weight", "100", "--init-from", "base", "-o", "tuned"]) == 0
+    training = read_metadata(tmp_path / "styles" / "tuned.safetensors")["training"]
+    assert training["temporal_weight"] == 100.0 and training["temporal_feature_weight"] == 100.0
+    assert training["init_from"] == "base.safetensors"
+    capsys.readouterr()
+    assert main([*args, "--temporal-weight", "-1", "-o", "bad"]) == 2
+    assert "expected values >= 0" in capsys.readouterr().err
+    assert main([*args, "--init-from", "no_such_style", "-o", "bad2"]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0

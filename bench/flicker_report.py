@@ -76,16 +76,21 @@ CROP = 384
 # part of it each (issue 17 item 4) and are chosen on the tuning half only.
 VARIANTS: dict[str, TemporalConfig | None] = {
     "per-frame": None,
-    "live": TemporalConfig(),
-    # item 4 ablations, one change each against "live"
-    "flow-640": TemporalConfig(flow_max_side=640),
-    "flow-full": TemporalConfig(flow_max_side=4096),
-    "flow-medium": TemporalConfig(flow_preset="medium"),
-    "bilinear-history": TemporalConfig(history_resampling="bilinear"),
-    "no-restore": TemporalConfig(preserve_contrast=False),
-    "restore-fresh": TemporalConfig(detail_target="fresh"),
-    "no-photometric": TemporalConfig(photometric_threshold=None),
-    "mask-bwd-only": TemporalConfig(check="bwd"),
+    "live": TemporalConfig(),  # today's default
+    # The default before issue 17 (DIS "fast" at 320 px); rows named "live" in results made
+    # before the default changed were renamed to this.
+    "v1-fast-320": TemporalConfig(flow_preset="fast", flow_max_side=320),
+    # item 4 ablations, one change each against v1 (the default when they were run)
+    "flow-640": TemporalConfig(flow_preset="fast", flow_max_side=640),
+    "flow-full": TemporalConfig(flow_preset="fast", flow_max_side=4096),
+    "flow-medium": TemporalConfig(flow_preset="medium", flow_max_side=320),
+    "flow-640-medium": TemporalConfig(flow_max_side=640, flow_preset="medium"),  # = live since issue 17
+    "flow-full-medium": TemporalConfig(flow_max_side=4096, flow_preset="medium"),
+    "bilinear-history": TemporalConfig(flow_preset="fast", flow_max_side=320, history_resampling="bilinear"),
+    "no-restore": TemporalConfig(flow_preset="fast", flow_max_side=320, preserve_contrast=False),
+    "restore-fresh": TemporalConfig(flow_preset="fast", flow_max_side=320, detail_target="fresh"),
+    "no-photometric": TemporalConfig(flow_preset="fast", flow_max_side=320, photometric_threshold=None),
+    "mask-bwd-only": TemporalConfig(flow_preset="fast", flow_max_side=320, check="bwd"),
 }
 
 

@@ -26,13 +26,16 @@ from models.temporal.blender import TemporalBlender, TemporalConfig  # noqa: E40
 from models.nets.transformer import TransformerNet, preset  # noqa: E402
 
 VARIANTS = {
-    "default (fast, 320, fwd-bwd, photometric, bicubic history, restore lost)": TemporalConfig(),
+    "default (medium, 640, fwd-bwd, photometric, bicubic history, restore lost; issue 17)": TemporalConfig(),
+    "before issue 17 (fast, 320)": TemporalConfig(flow_preset="fast", flow_max_side=320),
+    "medium 640 bwd-only": TemporalConfig(flow_preset="medium", flow_max_side=640, check="bwd"),
+    "fast 640": TemporalConfig(flow_preset="fast", flow_max_side=640),
     "before #3 (restore to fresh, bilinear history)": TemporalConfig(detail_target="fresh", history_resampling="bilinear"),
     "plain blend (no detail restore)": TemporalConfig(preserve_contrast=False, history_resampling="bilinear"),
-    "bwd-only": TemporalConfig(check="bwd"),
-    "ultrafast 320": TemporalConfig(flow_preset="ultrafast"),
-    "fast 160": TemporalConfig(flow_max_side=160),
-    "medium 320": TemporalConfig(flow_preset="medium"),
+    "bwd-only (fast, 320)": TemporalConfig(flow_preset="fast", flow_max_side=320, check="bwd"),
+    "ultrafast 320": TemporalConfig(flow_preset="ultrafast", flow_max_side=320),
+    "fast 160": TemporalConfig(flow_preset="fast", flow_max_side=160),
+    "medium 320": TemporalConfig(flow_preset="medium", flow_max_side=320),
 }
 
 

@@ -52,6 +52,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="multi-style: description of one member (repeatable)")
     p.add_argument("--style-license", action="append", default=[], metavar="NAME=TEXT",
                    help="multi-style: license of one member (repeatable; default: --license)")
+    p.add_argument("--temporal-weight", type=float, default=0.0, metavar="W",
+                   help="temporal training (ReCoNet, Gao et al. 2018): weight of the output temporal loss between "
+                        "consecutive frames warped by flow, occlusions masked; pairs from still crops moved by "
+                        "known random motion and from the videos among --content (flow computed once, cached)")
+    p.add_argument("--temporal-feature-weight", type=float, default=None, metavar="W",
+                   help="weight of the feature temporal loss (encoder features; default: --temporal-weight)")
+    p.add_argument("--init-from", default="", metavar="STYLE",
+                   help="fine-tune from this style's weights (a NAME or .safetensors path) instead of a fresh network")
     p.add_argument("--fresh", action="store_true", help="ignore a saved interrupted run and start over")
     p.set_defaults(func=run)
 
@@ -79,7 +87,7 @@ def _member_info(args: argparse.Namespace) -> dict[str, dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from models.errors import UserError
-    from models.styles.registry import user_styles_dir
+    from models.styles.registry import resolve_style, user_styles_dir
     from models.training.loop import DEFAULT_WEIGHTS, TrainConfig, train
 
     out = Path(args.output)
@@ -105,7 +113,11 @@ def run(args: argparse.Namespace) -> int:
                       preview_every=args.preview_every, description=args.description, license=args.license,
                       preserve_color=args.preserve_color,
                       styles=tuple(p for _, p in styles) if multi else (),
-                      style_names=tuple(n for n, _ in styles) if multi else ())
+                      style_names=tuple(n for n, _ in styles) if multi else (),
+                      temporal_weight=args.temporal_weight,
+                      temporal_feature_weight=(args.temporal_weight if args.temporal_feature_weight is None
+                                               else args.temporal_feature_weight),
+                      init_from=str(resolve_style(args.init_from)) if args.init_from else "")
     res = train(cfg, fresh=args.fresh, members=members or None)
     kind = f"multi-style network ({', '.join(cfg.names())})" if multi else "style"
     print(f"saved {kind} {res.output} ({len(res.losses)} steps, final loss {res.losses[-1]:.4g}, {res.seconds:.0f} s)")

@@ -53,7 +53,13 @@ class TemporalConfig:
         per-frame outputs. The window is narrow: 0.90 leaves that static shot at 0.50x, 0.95
         takes cockatoo + bundled starry_night to 10.2 % Gram deviation.
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
-        estimated on (flow is smooth, cost scales with area).
+        estimated on (cost scales with area). "medium" at 640 (issue 17): the blend's fade with
+        resolution was the flow's precision, not the mask or the detail restore. A flow error
+        of e px on the 320 px grid is e*W/320 px on a W-wide frame, while the network's strokes
+        keep their size in pixels, so the warped history lands ever further off its strokes
+        (docs/bench/live.md 7b: tuning half at 854x480, E_warp 0.47x median / 0.80x worst of
+        per-frame with "fast" at 320, 0.16x / 0.22x with "medium" at 640; mask and restore
+        ablations moved it by <= 0.1x).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the
         backward flow (motion boundaries + out-of-frame), half the flow cost.
     scene_cut_threshold: histogram distance in [0,1] above which history is dropped.
@@ -90,8 +96,8 @@ class TemporalConfig:
     """
 
     strength: float = 0.92
-    flow_preset: str = "fast"
-    flow_max_side: int = 320
+    flow_preset: str = "medium"
+    flow_max_side: int = 640
     check: str = "fwd-bwd"
     scene_cut_threshold: float = 0.4
     photometric_threshold: float | None = 0.08
@@ -268,7 +274,7 @@ class TemporalBlender:
             g_cur, g_prev = gray, prev
         else:
             # Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on
-            # the DIS grid costs (320/W)^2 of full resolution; the mask is upsampled afterwards.
+            # the DIS grid costs (flow_max_side/W)^2 of full resolution; the mask is upsampled afterwards.
             bwd = flow_to_tensor(self._dis.calc_gray(gray, self._prev_gray), dev)
             fwd = flow_to_tensor(self._dis.calc_gray(self._prev_gray, gray), dev) if self.config.check == "fwd-bwd" else None
             g_cur, g_prev = _gray_tensor(gray, dev), _gray_tensor(self._prev_gray, dev)

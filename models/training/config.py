@@ -56,6 +56,14 @@ class TrainConfig:
     # file stems), in the network's style order.
     styles: tuple[str, ...] = ()
     style_names: tuple[str, ...] = ()
+    # Temporal training (models.training.temporal, issue 17): weight of the output temporal term and
+    # of the feature temporal term (0 = off); pairs alternate between still crops moved by a known
+    # random motion and real-video pairs (the videos among ``content``, flow cached in the work dir).
+    temporal_weight: float = 0.0
+    temporal_feature_weight: float = 0.0
+    temporal_video_pairs: int = 30
+    # Start from this style file's weights (fine-tuning) instead of a fresh network.
+    init_from: str = ""
 
     @property
     def multi(self) -> bool:
@@ -68,7 +76,12 @@ class TrainConfig:
     def training_dict(self) -> dict[str, Any]:
         keep = ("loss_net", "size", "style_size", "batch_size", "steps", "style_weight", "content_weight",
                 "tv_weight", "lr", "seed")
-        return {k: getattr(self, k) for k in keep}
+        out = {k: getattr(self, k) for k in keep}
+        if self.temporal_weight or self.temporal_feature_weight:
+            out.update(temporal_weight=self.temporal_weight, temporal_feature_weight=self.temporal_feature_weight)
+        if self.init_from:
+            out["init_from"] = Path(self.init_from).name
+        return out
 
 
 
@@ -113,6 +126,13 @@ def validate(cfg: TrainConfig) -> None:
             raise UserError(f"--style names: {exc}; name images with NAME=PATH") from None
     elif not Path(cfg.style).is_file():
         raise UserError(f"--style: expected an image file, got missing path {cfg.style}")
+    if cfg.temporal_weight < 0 or cfg.temporal_feature_weight < 0:
+        raise UserError(f"--temporal-weight/--temporal-feature-weight: expected values >= 0, got "
+                        f"{cfg.temporal_weight}, {cfg.temporal_feature_weight}")
+    if cfg.multi and (cfg.temporal_weight or cfg.temporal_feature_weight):
+        raise UserError("--temporal-weight: temporal training supports single-style networks only (got several --style)")
+    if cfg.init_from and not Path(cfg.init_from).is_file():
+        raise UserError(f"--init-from: expected a style file (.safetensors), got missing path {cfg.init_from}")
     if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
         raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
                         f"{cfg.batch_size}, {cfg.steps}")

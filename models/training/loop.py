@@ -151,7 +151,10 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
     work = Path(cfg.work_dir or (str(cfg.output) + ".work"))
     state_path = work / "state.pt"
 
-    model = init_model(cfg).to(device)
+    model = init_model(cfg)
+    if cfg.init_from:
+        _load_init(model, cfg.init_from)
+    model = model.to(device)
     lossnet = build_loss_network(cfg.loss_net, weights=cfg.loss_weights).to(device)
     # No channels_last on CUDA: on an H100 (bench/train_speed.py, standard net, 256 px, batch 64,
     # bf16) it cost 13 % with EfficientNet-Lite0 (709 -> 619 img/s; depthwise convs and instance
@@ -161,6 +164,11 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                           size=cfg.size, seed=cfg.seed)
     targets = style_targets(cfg, lossnet, device)
     work.mkdir(parents=True, exist_ok=True)  # only once the inputs proved valid
+    temporal = None
+    if cfg.temporal_weight or cfg.temporal_feature_weight:
+        from models.training.temporal import TemporalTerm
+
+        temporal = TemporalTerm(model, cfg, cache_dir=work / "flow_cache")
     losses: list[float] = []
     step = 0
     if state_path.exists() and not fresh:
@@ -190,6 +198,9 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
             mix, step_targets = batch_condition(cfg, step, targets, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss, lc, ls, _lt = compute_losses(model, lossnet, step_targets, x, cfg, mix)
+                if temporal is not None:
+                    t_out, t_feat = temporal(step, x)
+                    loss = loss + cfg.temporal_weight * t_out + cfg.temporal_feature_weight * t_feat
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             # Stop before the update: one NaN step would poison the weights and, at the next
@@ -232,6 +243,15 @@ def train(cfg: TrainConfig, *, progress: bool = True, fresh: bool = False,
                                 members=members)
         result.output = ckpt.save_style(cfg.output, model.float().to(memory_format=torch.contiguous_format), meta)
     return result
+
+
+def _load_init(model: StyleNet, path: str) -> None:
+    """Fine-tuning: start from a style file's weights (same architecture required)."""
+    src, meta = ckpt.load_style(path)
+    if src.config != model.config:
+        raise UserError(f"--init-from {path}: network {src.config.to_dict()} (preset {meta.get('preset')!r}) does not "
+                        f"match the --preset being trained {model.config.to_dict()}")
+    model.load_state_dict({k: v.float() for k, v in src.state_dict().items()})
 
 
 def _grads_finite(model: torch.nn.Module) -> bool:

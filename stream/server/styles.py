@@ -95,6 +95,12 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
 
 def thumbnail_source(size: tuple[int, int] = (144, 192)) -> np.ndarray:
     """The image every thumbnail stylizes, so thumbnails compare styles on the same content."""
+    try:  # a real photograph (the cat of the demo clip): styles read best on what users film
+        from models.photo_clip import photo_still
+
+        return photo_still("chelsea.jpg", size)
+    except Exception:  # noqa: BLE001 - package data missing: the procedural sample below
+        pass
     try:
         from models.sample import sample_frames
 

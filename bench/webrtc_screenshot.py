@@ -1,4 +1,4 @@
-"""Screenshot of the page (docs/webrtc_page.png): broadcast of the embedded sample with the
+"""Screenshot of the page (docs/webrtc_page.png): broadcast of the demo photos with the
 bundled styles, a multi-style member selected and blended with another member.
 
 What a user sees after ``stylecast serve``: the style list comes from ``models.styles.registry`` (the
@@ -29,7 +29,7 @@ def main() -> int:
     from stream.server.config import ServerConfig
     from tests.browser.test_browser import ServerThread
 
-    cfg = ServerConfig(style=args.style, temporal=True, source="sample", source_size=(240, 320), source_fps=10)
+    cfg = ServerConfig(style=args.style, temporal=True, source="photos", source_size=(240, 320), source_fps=10)
     with ServerThread(cfg, None, None) as srv:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True,

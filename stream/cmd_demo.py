@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from stream.server.runner import demo
 
-    print("stylecast demo: starting the WebRTC server (broadcast of the stylized sample); Ctrl+C stops it",
+    print("stylecast demo: starting the WebRTC server (broadcast of the stylized demo photos, or the webcam); "
+          "Ctrl+C stops it",
           file=sys.stderr)
     return demo(port=args.port, device=device, style=args.style)

@@ -17,7 +17,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "n/p next/previous style, 1-9 a style, c camera colours, t flicker reduction, q quit.",
     )
     p.add_argument("--source", default="0",
-                   help="camera index (0) or /dev/videoN, a video file, 'sample' or 'pattern' (default: 0)")
+                   help="camera index (0) or /dev/videoN, a video file, 'photos' (the demo clip), 'sample' or 'pattern' (default: 0)")
     p.add_argument("--sink", default="window", help="'window', 'null', 'vcam' or an output video path (default: window)")
     p.add_argument("-s", "--style", default=None,
                    help="style name or checkpoint path (default: the bundled default); for a multi-style network "
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(args.source)
     try:
         if not source.is_device and args.sink not in ("window", "vcam") and args.max_frames is None \
-                and source.name in ("sample", "pattern"):
+                and source.name in ("sample", "photos", "pattern"):
             raise UserError(f"source {source.name!r} never ends: pass --max-frames N to write it to {args.sink}")
         sink = open_sink(args.sink, fps=source.fps)
     except BaseException:

@@ -15,9 +15,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "Broadcast mode (--source): one source is stylized once and sent to many viewers.")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, default=8080, help="TCP port of the web page and the WebRTC signalling")
-    p.add_argument("--source", help="broadcast source: sample | webcam | webcam:N | whip (wait for a WHIP publisher, "
-                                    "e.g. OBS) | a video file (default: none, mirror mode: each browser sends its own camera)")
-    p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the embedded sample")
+    p.add_argument("--source", help="broadcast source: photos | sample | webcam | webcam:N | whip (wait for a WHIP "
+                                    "publisher, e.g. OBS) | a video file (default: none, mirror mode: each browser "
+                                    "sends its own camera)")
+    p.add_argument("--demo", action="store_true", help="broadcast the webcam if present, else the demo photos (slow camera move over the shipped photographs)")
     p.add_argument("--no-loop", dest="loop", action="store_false", help="play a file source once")
     p.add_argument("--size", default="640x480", help="WxH for the sample / webcam source (default 640x480)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of the sample source")

@@ -17,7 +17,7 @@ import numpy as np
 
 from models.errors import UserError
 
-SOURCE_HELP = "a camera index (0) or /dev/videoN, a video file, 'sample' or 'pattern'"
+SOURCE_HELP = "a camera index (0) or /dev/videoN, a video file, 'sample', 'photos' or 'pattern'"
 
 
 class SourceLost(UserError):
@@ -141,6 +141,14 @@ class ArraySource:
         pass
 
 
+def photos_source(*, size: tuple[int, int] = (240, 320), n: int = 192, loops: int | None = None) -> ArraySource:
+    """The demo clip (models.io.photo_clip: a slow camera move over four shipped public-domain /
+    CC0 photographs), looped ping-pong forever by default."""
+    from models.io.photo_clip import photo_clip
+
+    return ArraySource(photo_clip(n=n, size=size), fps=24.0, name="photos", loops=loops)
+
+
 def sample_source(*, size: tuple[int, int] = (240, 320), n: int = 48, loops: int | None = None) -> ArraySource:
     """The embedded sample clip (models.io.sample), looped ping-pong forever by default."""
     from models.io.sample import sample_frames
@@ -200,6 +208,8 @@ def open_source(spec: str, *, capture_factory: Callable[[Any], Any] | None = Non
         return WebcamSource(s, capture_factory=capture_factory)
     if s == "sample":
         return sample_source()
+    if s == "photos":
+        return photos_source()
     if s == "pattern":
         return PatternSource()
     p = Path(s)

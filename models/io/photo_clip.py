@@ -88,6 +88,14 @@ def _shot_frames(shot: Shot, n: int, size: tuple[int, int]) -> list[np.ndarray]:
     return frames
 
 
+def photo_still(photo: str, size: tuple[int, int]) -> np.ndarray:
+    """HxWx3 uint8: the first frame of the shot of ``photo`` (e.g. for style thumbnails)."""
+    shot = next((s for s in SHOTS if s.photo == photo), None)
+    if shot is None:
+        raise ValueError(f"photo: expected one of {[s.photo for s in SHOTS]}, got {photo!r}")
+    return _shot_frames(shot, 1, size)[0]
+
+
 def shot_bounds(n: int, shots: int = len(SHOTS)) -> list[tuple[int, int]]:
     """``[start, stop)`` frame ranges of each shot in a clip of ``n`` frames (as equal as can be;
     fewer shots when ``n`` is short, at least 2 frames each)."""

@@ -27,10 +27,11 @@ def urls(config: ServerConfig, scheme: str = "http") -> dict[str, str]:
 
 
 def demo_config(**overrides: object) -> ServerConfig:
-    """`stylecast serve --demo`: broadcast the webcam when there is one, else the embedded sample."""
+    """`stylecast serve --demo`: broadcast the webcam when there is one, else the demo photos
+    (a slow camera move over the shipped photographs, models.io.photo_clip)."""
     from stream.server.sources import webcam_available
 
-    source = "webcam" if webcam_available() else "sample"
+    source = "webcam" if webcam_available() else "photos"
     return replace(ServerConfig(source=source), **overrides)  # type: ignore[arg-type]
 
 

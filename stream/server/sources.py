@@ -31,15 +31,17 @@ class FrameSource(Protocol):
 class SampleSource:
     """The embedded sample clip (``models.io.sample``), played back and forth forever."""
 
-    def __init__(self, size: tuple[int, int], fps: float, n: int = 48) -> None:
-        self.fps, self.description = fps, f"embedded sample {size[1]}x{size[0]}"
-        self._size, self._n = size, n
+    def __init__(self, size: tuple[int, int], fps: float, n: int = 48, *, photos: bool = False) -> None:
+        what = "demo photos" if photos else "embedded sample"
+        self.fps, self.description = fps, f"{what} {size[1]}x{size[0]}"
+        self._size, self._n, self._photos = size, n, photos
         self._clip: live.ArraySource | None = None
 
     def read(self) -> np.ndarray | None:
         if self._clip is None:
             # rendered on first read (the source thread), not at startup: ~0.2 s/frame at 640x480
-            self._clip = live.sample_source(size=self._size, n=self._n, loops=None)
+            make = live.photos_source if self._photos else live.sample_source
+            self._clip = make(size=self._size, n=self._n, loops=None)
         return self._clip.read()
 
     def close(self) -> None:
@@ -111,6 +113,8 @@ def open_source(spec: str, *, size: tuple[int, int], fps: float, loop: bool, sam
         from stream.server.whip_source import WhipSource
 
         return WhipSource(fps)
+    if spec == "photos":
+        return SampleSource(size, fps, n=4 * sample_frames, photos=True)
     if spec == "webcam" or spec.startswith("webcam:"):
         idx = spec.partition(":")[2] or "0"
         if not idx.isdigit():

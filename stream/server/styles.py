@@ -92,11 +92,11 @@ def registry_catalog(*, device: str = "cpu", extra: Sequence[str] = (),
 
 
 def thumbnail_source(size: tuple[int, int] = (144, 192)) -> np.ndarray:
-    """The image every thumbnail stylizes (the embedded sample's first frame, HxWx3 uint8), so
-    thumbnails compare styles on the same content."""
-    from models.io.sample import sample_frames
+    """The image every thumbnail stylizes (a real photograph, the cat of the demo clip: styles read
+    best on what users film), so thumbnails compare styles on the same content."""
+    from models.io.photo_clip import photo_still
 
-    return sample_frames(n=1, size=size)[0]
+    return photo_still("chelsea.jpg", size)
 
 
 def render_thumbnail(worker: StyleWorker, source: np.ndarray, name: str) -> bytes:

@@ -58,3 +58,36 @@ def test_demo_bad_size_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "expected WxH" in err and "Traceback" not in err
     assert not (tmp_path / "demo.mp4").exists()
+
+
+def test_photos_source_in_live_and_serve(tmp_path: Path) -> None:
+    """`--source photos` (live) and the server's `photos` broadcast source play the demo clip;
+    `serve --demo` without a webcam broadcasts it."""
+    from stream.server.sources import open_source as server_source
+    from stream.sources import open_source
+
+    src = open_source("photos")
+    first = src.read()
+    assert src.name == "photos" and first is not None and first.shape == (240, 320, 3)
+    np.testing.assert_array_equal(first, photo_clip(n=192, size=(240, 320))[0])
+    s = server_source("photos", size=(64, 96), fps=30.0, loop=True, sample_frames=8)
+    frames = [s.read() for _ in range(40)]  # 32 frames, then back (ping-pong, no cut at the loop)
+    np.testing.assert_array_equal(np.stack(frames[:32]), photo_clip(n=32, size=(64, 96)))
+    np.testing.assert_array_equal(frames[32], frames[30])
+    s.close()
+
+
+def test_live_refuses_to_write_the_endless_photos_source_without_max_frames(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["live", "--source", "photos", "--sink", str(tmp_path / "o.mp4"), "--device", "cpu"]) == 2
+    assert "never ends" in capsys.readouterr().err
+
+
+def test_serve_demo_broadcasts_the_photos_without_a_webcam(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stream.server.sources as sources
+    from stream.server.runner import demo_config
+
+    monkeypatch.setattr(sources, "webcam_available", lambda index=0: False)
+    assert demo_config().source == "photos"
+    monkeypatch.setattr(sources, "webcam_available", lambda index=0: True)
+    assert demo_config().source == "webcam"

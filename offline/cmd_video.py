@@ -50,6 +50,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     m.add_argument("--temporal-after", type=int, metavar="PASS")
     f = p.add_argument_group("fast")
     f.add_argument("--strength", type=float, default=0.7, help="blend strength of the bidirectional temporal filter")
+    from models.render_cli import add_render_scale
+
+    add_render_scale(f)
     p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="optical flow: OpenCV DIS medium (default) or DeepFlow (quality, slow)")
     p.add_argument("--max-side", type=int, metavar="N", help="process at most N pixels on the longer side")
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
@@ -92,7 +95,7 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
             mp = dataclasses.replace(mp, passes=args.passes)
         if args.temporal_after is not None:
             mp = dataclasses.replace(mp, temporal_after=args.temporal_after)
-        fast = FastConfig(strength=args.strength)
+        fast = FastConfig(strength=args.strength, **_render_fields(args))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if not 0.0 <= args.strength <= 1.0:
@@ -104,6 +107,21 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
                      restart=args.restart, max_side=args.max_side, max_frames=args.max_frames, flow=args.flow,
                      device=device, style_image=args.style_image, style=args.style,
                      preserve_color=args.preserve_color, ruder=ruder, multipass=mp, fast=fast)
+
+
+def _render_fields(args: argparse.Namespace) -> dict:
+    """--render-scale / --render-max-side for --method fast; offline the default is full size
+    (quality first: render scale costs style, docs/bench/render_scale.md)."""
+    from models.errors import UserError
+    from models.render_cli import render_from_args
+
+    if (args.render_scale is not None or args.render_max_side is not None) and args.method != "fast":
+        raise UserError(f"--render-scale/--render-max-side: expected --method fast (a trained style network), "
+                        f"got --method {args.method}")
+    if args.render_scale is None and args.render_max_side is None:
+        return {}
+    r = render_from_args(args, "cpu")
+    return {"render_scale": r.scale, "render_max_side": r.max_side}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from models.cli import add_preserve_color
+from models.render_cli import add_render_scale
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -43,6 +44,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "first frame of each style (seconds; frames are dropped meanwhile), eager if that fails; "
                         "on a CPU auto is eager (default: auto)")
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px")
+    add_render_scale(p)
     p.set_defaults(func=run)
 
 
@@ -67,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from models.devices import pick_device
 
     device = pick_device(args.device)
+    from models.render_cli import render_from_args
+
+    render = render_from_args(args, device)
 
     spec = args.style or DEFAULT_STYLE
     sweep = _sweep_names(args)
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stats.line(), refresh=False)
 
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
-                    dtype=default_dtype(device),
+                    dtype=default_dtype(device), render=render,
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
     # Keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
     # virtual camera (no window) in this terminal.
@@ -138,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         if keys is not None:
             keys.close()  # the terminal's mode back, also after Ctrl-C
     print(stats.report())
+    if loop.last_size is not None:
+        from models.render_cli import describe
+
+        print(f"render: {describe(render, *loop.last_size)}")
     if isinstance(loop.stylizer, Accelerated):
         print(f"backend: {loop.stylizer.describe()}")
     if hasattr(stylizer, "mix_dict") and not sweep:

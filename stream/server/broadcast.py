@@ -18,7 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from stream.server.recorder import Recorder
 from stream.server.sources import FrameSource
-from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, process_frame
+from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, frame_job
 from stream.server.worker import StyleWorker
 
 VIDEO_TIME_BASE = Fraction(1, 90000)  # RTP video clock
@@ -80,8 +80,7 @@ class Broadcaster:
                 next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
             pts = int(n * period * 90000)
-            res, vf = await self.worker.run(process_frame, self.worker, frame, st.style, st.blender, pts, VIDEO_TIME_BASE,
-                                            st.mix, st.preserve_color)
+            res, vf = await asyncio.wrap_future(self.worker.submit_frame(frame_job(frame, st, pts, VIDEO_TIME_BASE)))
             st.applied_mix = res.mix
             self.track.slot.put(vf)
             if self.recorder is not None:

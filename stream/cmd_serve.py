@@ -29,6 +29,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-peers", type=int, default=16)
     p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    from models.render_cli import add_render_scale
+
+    add_render_scale(p)
+    p.add_argument("--backend", choices=("auto", "eager", "compile"), default="auto",
+                   help="how the networks run: compile = torch.compile per style and frame-size bucket, built in "
+                        "the background while eager keeps serving, cached on disk across restarts; auto = compile "
+                        "on a GPU, eager on a CPU (default: auto)")
     p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
     p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost)")
     p.add_argument("--key", type=Path, help="TLS private key for --cert")
@@ -43,6 +50,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(h), int(w)
 
 
+def _render(args: argparse.Namespace, device: str):  # -> RenderScale
+    from models.render_cli import render_from_args
+
+    return render_from_args(args, device)
+
+
 def run(args: argparse.Namespace) -> int:
 
     from stream.server.config import ServerConfig
@@ -54,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device,
-              preserve_color=args.preserve_color)
+              preserve_color=args.preserve_color, render=_render(args, device), backend=args.backend)
     if args.token:
         kw["token"] = args.token
     if args.strength is not None:

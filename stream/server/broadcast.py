@@ -86,7 +86,7 @@ class Broadcaster:
             if self.recorder is not None:
                 self.recorder.write(res.frame)
             h, w = res.frame.shape[:2]
-            st.stats.record(time.monotonic() - t_in, width=w, height=h)
+            st.stats.record(time.monotonic() - t_in, width=w, height=h, backend=res.backend)
             n += 1
             next_due += period
             delay = next_due - time.monotonic()

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.guided import RenderScale
 from stream.server.temporal import DEFAULT_STRENGTH
 
 
@@ -31,6 +32,10 @@ class ServerConfig:
     preserve_color: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # broadcast control
     stats_window: int = 300  # frames kept for latency percentiles
+    render: RenderScale | None = None  # the network's size (models.guided); None = the device's default
+    # "eager", or "compile": a torch.compile backend per style and size bucket, built in the
+    # background while eager serves (stream.server.compiled); "auto" = compile on CUDA, eager on CPU.
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

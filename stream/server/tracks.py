@@ -188,7 +188,7 @@ class MirrorTrack(MediaStreamTrack):
         res, out = await asyncio.wrap_future(self._worker.submit_frame(frame_job(frame, st)))
         st.applied_mix = res.mix
         h, w = res.frame.shape[:2]
-        st.stats.record(time.monotonic() - t_recv, width=w, height=h)
+        st.stats.record(time.monotonic() - t_recv, width=w, height=h, backend=res.backend)
         return out
 
     def stop(self) -> None:

@@ -45,6 +45,7 @@ class Stylized:
     style: str
     compute_s: float
     mix: dict[str, float] | None = None  # multi-style: the blend actually applied (non-zero weights)
+    backend: str = "eager"  # what ran the network for this frame (eager / compile[...] / eager (compile building))
 
 
 @dataclass
@@ -69,6 +70,7 @@ class FrameJob:
 
 def _with_colors(fn: Stylizer, x: Tensor, amount: float) -> Tensor:
     """``fn(x)`` with colour preservation ``amount`` instead of the style's own (models.color)."""
+    fn = getattr(fn, "model", fn)  # a BackgroundCompiled wrapper: its module (the colours change per call)
     raw = fn.inner if isinstance(fn, ColorPreserving) else fn
     y = raw(x)
     return preserve_color(y, x, amount=amount) if amount > 0 else y
@@ -79,7 +81,17 @@ _FRAME = object()  # queue marker of a FrameJob
 
 class StyleWorker:
     def __init__(self, factory: StylizerFactory, *, device: str = "cpu", max_side: int = 1280,
-                 render: RenderScale | None = None, max_batch: int = 16) -> None:
+                 render: RenderScale | None = None, max_batch: int = 16, backend: str = "eager",
+                 compile_build: Callable[..., Any] | None = None, cache_dir: str | None = None) -> None:
+        """``backend="compile"``: each single-style network is wrapped in
+        :class:`models.backends.background.BackgroundCompiled` (built in the background per size
+        bucket while eager serves; ``compile_build`` injects the builder, ``cache_dir`` keeps
+        the compile caches across restarts). Multi-style networks stay eager (live blend)."""
+        if backend not in ("eager", "compile"):
+            raise ValueError(f"backend: expected 'eager' or 'compile', got {backend!r}")
+        self.backend = backend
+        self._compile_build = compile_build
+        self._cache_dir = cache_dir
         self._factory = factory
         self.device = torch.device(device)
         self.dtype = default_dtype(self.device)
@@ -123,7 +135,12 @@ class StyleWorker:
         """Loaded (cached) stylizer; call on the worker thread only."""
         fn = self._cache.get(style)
         if fn is None:
-            fn = self._cache[style] = self._factory(style)
+            fn = self._factory(style)
+            if self.backend == "compile" and isinstance(fn, torch.nn.Module) and not hasattr(fn, "set_mix"):
+                from models.backends.background import BackgroundCompiled
+
+                fn = BackgroundCompiled(fn, device=self.device, build=self._compile_build, cache_dir=self._cache_dir)
+            self._cache[style] = fn
         return fn
 
     def stylize_sync(self, frame: np.ndarray, style: str, blender: Any = None,
@@ -157,7 +174,28 @@ class StyleWorker:
                 raise
         self.batches.append(len(frames))
         dt = time.perf_counter() - t0
-        return [Stylized(frame=outs[i], style=style, compute_s=dt, mix=applied) for i in range(len(frames))]
+        backend = self._backend_note(fn, frames)
+        return [Stylized(frame=outs[i], style=style, compute_s=dt, mix=applied, backend=backend)
+                for i in range(len(frames))]
+
+    def _backend_note(self, fn: Stylizer, frames: list[np.ndarray]) -> str:
+        backend_of = getattr(fn, "backend_of", None)
+        if backend_of is None:
+            return "eager"
+        h, w = self.engine.fit.size(*frames[0].shape[:2])
+        nh, nw = self.engine.render.size(h, w)
+        return backend_of((len(frames), 3, nh, nw))
+
+    def render_note(self) -> str:
+        r = self.engine.render
+        if r.identity:
+            return "full size"
+        parts = ([f"scale {r.scale:g}"] if r.scale < 1.0 else []) + ([f"longer side <= {r.max_side}"] if r.max_side else [])
+        return "network at " + ", ".join(parts) + ", guided upsampling"
+
+    def batch_mean(self) -> float:
+        b = list(self.batches)
+        return round(sum(b) / len(b), 2) if b else 0.0
 
     def _run_frames(self, jobs: list[FrameJob]) -> None:
         """Decode each job, group by batch key, run each group as one engine call, finish each."""
@@ -254,6 +292,10 @@ class StyleWorker:
                 fut.set_result(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting peer
                 fut.set_exception(exc)
+        for fn in self._cache.values():
+            close = getattr(fn, "close", None)  # a BackgroundCompiled: stop its build thread
+            if close is not None:
+                close()
         self._cache.clear()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

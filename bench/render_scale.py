@@ -10,8 +10,9 @@ quality: for each clip and bundled style whose painting is in ../shared/data/sty
     output. Target: <= 1.15 at the default scale with temporal on.
   * content: VGG19 relu4_2 distance to the full-size output, ||F(out)-F(full)||^2 / ||F(full)||^2.
 speed: `stylecast live --source CLIP --sink null --device cpu --max-frames N` run as a subprocess
-  (the real CLI path, temporal on), at --render-scale 1 (the baseline) and at each scale; fps =
-  frames / wall time of the processing loop as the CLI reports it (stats line), and the ratio.
+  (the real CLI path, temporal on), at --render-scale 1 (the baseline) and at each scale: the wall
+  fps the CLI reports, and the CPU time per frame (N+2 frames minus 2 frames, so start-up cancels),
+  which on a shared machine is the steadier figure; speed-up = CPU time at scale 1 / at scale S.
 
     python bench/render_scale.py [--part quality|speed|all] [--clips nature_forest_hikers.mp4]
         [--scales 1 0.75 0.5 0.4] [--frames 60] [--threads 2]
@@ -128,31 +129,47 @@ def quality(args: argparse.Namespace) -> None:
                       f"{np.mean(dists):.3f} |", flush=True)
 
 
-def run_live(clip: str, scale: float, frames: int, threads: int) -> tuple[float, str]:
+def _live_once(clip: str, scale: float, frames: int, threads: int) -> tuple[float, float, str]:
+    """(wall fps as the CLI reports it, CPU seconds the child used, the per-stage line)."""
+    import resource
+
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(SHARED / "data" / "video" / "clips" / clip),
            "--sink", "null", "--device", "cpu", "--max-frames", str(frames), "--render-scale", f"{scale:g}"]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=600)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=900)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise SystemExit(f"live failed: {p.stderr[-2000:]}")
     m = re.search(r"([\d.]+) fps end to end", p.stdout)
     line = next((ln for ln in p.stdout.splitlines() if "per frame (ms)" in ln), "")
-    return (float(m.group(1)) if m else float("nan")), line
+    line = line.split("per frame (ms): ")[-1].split(";")[0]
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return (float(m.group(1)) if m else float("nan")), cpu, line
+
+
+def run_live(clip: str, scale: float, frames: int, threads: int) -> tuple[float, float, str]:
+    """Wall fps, CPU ms per frame (a run of ``frames`` + 2 minus a run of 2: start-up cancels out;
+    on a shared machine CPU time is far steadier than wall time), stage line."""
+    _, cpu_short, _ = _live_once(clip, scale, 2, threads)
+    fps, cpu_long, line = _live_once(clip, scale, frames + 2, threads)
+    return fps, (cpu_long - cpu_short) / frames * 1e3, line
 
 
 def speed(args: argparse.Namespace) -> None:
     print(f"\n## speed: `stylecast live` CLI, {args.speed_frames} frames, temporal on, "
           f"OMP_NUM_THREADS={args.threads}, load before: {os.getloadavg()[0]:.1f}")
-    print("| clip | render scale | fps | vs scale 1 | stages |")
-    print("|---|---|---|---|---|")
+    print("| clip | render scale | wall fps | CPU ms/frame | CPU-bound fps (1 core) | speed-up vs 1 | stages (wall ms) |")
+    print("|---|---|---|---|---|---|---|")
     for clip in args.clips:
-        base, line = run_live(clip, 1.0, args.speed_frames, args.threads)
-        print(f"| {clip} | 1 | {base:.2f} | 1.00x | {line} |", flush=True)
+        base_fps, base_cpu, line = run_live(clip, 1.0, args.speed_frames, args.threads)
+        print(f"| {clip} | 1 | {base_fps:.2f} | {base_cpu:.0f} | {1e3 / base_cpu:.1f} | 1.00x | {line} |", flush=True)
         for s in args.scales:
             if s == 1.0:
                 continue
-            fps, line = run_live(clip, s, args.speed_frames, args.threads)
-            print(f"| {clip} | {s:g} | {fps:.2f} | {fps / base:.2f}x | {line} |", flush=True)
+            fps, cpu, line = run_live(clip, s, args.speed_frames, args.threads)
+            print(f"| {clip} | {s:g} | {fps:.2f} | {cpu:.0f} | {1e3 / cpu:.1f} | {base_cpu / cpu:.2f}x | {line} |",
+                  flush=True)
 
 
 def main() -> None:

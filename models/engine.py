@@ -36,7 +36,8 @@ from torch import Tensor
 
 from models.contracts import default_dtype
 from models.guided import RenderScale, downscale, guided_upsample
-from models.temporal import prefetch_flow_input
+from models.flow import FlowEstimator
+from models.temporal import TemporalBlender, TemporalConfig, prefetch_flow_input
 
 Stylizer = Callable[[Tensor], Tensor]
 Blender = Callable[[Tensor, Tensor], Tensor]  # (frame_in, stylized) -> output; per-stream state
@@ -122,6 +123,8 @@ class FrameEngine:
     that already hold float frames on the device (offline).
 
     ``render``: the network's size (:class:`models.guided.RenderScale`; default full size).
+    ``flow``: the optical flow of the temporal step, injected into the blenders made by
+    :meth:`blender` (callers may also pass blenders of their own).
     ``fit``: input fitting after the upload (:class:`Fit`; default none).
     ``timings``: ms per stage of the last call (upload, stylize, temporal, upscale, download);
     on CUDA these are host times (enqueue), the download one includes the wait for the GPU.
@@ -130,11 +133,13 @@ class FrameEngine:
     """
 
     def __init__(self, *, device: torch.device | str = "cpu", dtype: torch.dtype | None = None,
-                 render: RenderScale | None = None, fit: Fit | None = None, depth: int = 2) -> None:
+                 render: RenderScale | None = None, fit: Fit | None = None, depth: int = 2,
+                 flow: FlowEstimator | None = None) -> None:
         self.device = torch.device(device)
         self.dtype = dtype or default_dtype(self.device)
         self.render = render or RenderScale()
         self.fit = fit or Fit()
+        self.flow = flow
         if depth < 1:
             raise ValueError(f"depth: expected >= 1, got {depth}")
         self._depth = depth
@@ -144,6 +149,11 @@ class FrameEngine:
         if self._cuda:
             self._up = torch.cuda.Stream(self.device)
             self._down = torch.cuda.Stream(self.device)
+
+    def blender(self, config: TemporalConfig | None = None) -> TemporalBlender:
+        """A new per-stream temporal blender using the engine's injected ``flow`` estimator (any
+        ``(frame_a, frame_b) -> flow`` of :mod:`models.flow`, e.g. a GPU flow; None: OpenCV DIS)."""
+        return TemporalBlender(config, flow=self.flow)
 
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         return self.fit.size(h, w)

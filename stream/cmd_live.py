@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from models.errors import UserError
     from models.multistyle_mix import sweep_weights
     from models.registry import DEFAULT_STYLE, load_stylizer
-    from models.temporal import TemporalBlender, TemporalConfig
+    from models.temporal import TemporalConfig
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import open_sink
     from stream.sources import SourceLost, open_source
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     realtime = args.realtime or args.sink in ("window", "vcam")
     cfg = TemporalConfig() if args.strength is None else TemporalConfig(strength=args.strength)
-    temporal = None if args.no_temporal else TemporalBlender(cfg)
+    # the blender is made by the loop's engine (its injected flow); attached once the loop exists
+    temporal = None
     total = args.max_frames or getattr(source, "frame_count", None)
     bar = tqdm(total=total, unit="frame", desc=f"live {source.name} -> {sink.name}", dynamic_ncols=True)
 
@@ -118,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
                     dtype=default_dtype(device), render=render,
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
+    if not args.no_temporal:
+        loop.temporal = loop.engine.blender(cfg)
     # Keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
     # virtual camera (no window) in this terminal.
     window = hasattr(sink, "on_key")
@@ -159,7 +162,6 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: s
     """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
     from models.backends.accelerated import accelerate
     from models.registry import list_styles, load_stylizer, style_preserve_color
-    from models.temporal import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
 
     controls = LiveControls(
@@ -167,12 +169,22 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: s
         load=lambda s, c: accelerate(load_stylizer(s, device=device, preserve_color=c), kind=backend,
                                      device=device, report=report),
         colors=style_preserve_color,
-        make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
+        make_temporal=lambda: _new_blender(loop, cfg), temporal_on=loop.temporal is not None,
         switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)
     if hasattr(sink, "on_key"):
         sink.on_key = controls.on_key
     report(HELP)
     return controls
+
+
+def _new_blender(loop, cfg):  # type: ignore[no-untyped-def]
+    """A temporal blender from the loop's engine (its injected flow), or a plain one."""
+    engine = getattr(loop, "engine", None)
+    if engine is not None:
+        return engine.blender(cfg)
+    from models.temporal import TemporalBlender
+
+    return TemporalBlender(cfg)
 
 
 def _sweep_names(args: argparse.Namespace) -> list[str]:

@@ -99,13 +99,13 @@ class LiveLoop:
     def __init__(self, source: Source, sink: Sink, stylizer: Callable[[Tensor], Tensor], *,
                  temporal: Callable[[Tensor, Tensor], Tensor] | None = None, config: LoopConfig | None = None,
                  device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
-                 render: RenderScale | None = None,
+                 render: RenderScale | None = None, flow: object = None,
                  on_frame: Callable[[LiveStats], None] | None = None) -> None:
         self.source, self.sink, self.stylizer, self.temporal = source, sink, stylizer, temporal
         self.config = config or LoopConfig()
         self.device = torch.device(device)
         self.dtype = dtype
-        self.engine = FrameEngine(device=self.device, dtype=dtype, render=render)
+        self.engine = FrameEngine(device=self.device, dtype=dtype, render=render, flow=flow)  # type: ignore[arg-type]
         self.last_size: tuple[int, int] | None = None  # (H, W) of the last output frame
         self.on_frame = on_frame
         self.stats = LiveStats()

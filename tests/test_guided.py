@@ -88,3 +88,31 @@ def test_engine_runs_network_and_temporal_at_render_size():
     assert set(eng.timings) >= {"upload", "stylize", "temporal", "upscale", "download"}
     full = FrameEngine().process_frame(frame, Recorder())
     assert np.array_equal(full, frame)  # scale 1: exact round trip
+
+
+def test_live_cli_runs_the_network_at_the_render_scale(capsys):
+    from models.cli import main
+
+    rc = main(["live", "--source", "pattern", "--sink", "null", "--max-frames", "3", "--max-side", "96",
+               "--device", "cpu", "--render-scale", "0.5", "--strength", "0.9"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "3 frames out" in out
+    assert "render: network at 48x36, guided upsampling to 96x72" in out
+    rc = main(["live", "--source", "pattern", "--sink", "null", "--max-frames", "1", "--render-scale", "1.5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--render-scale: expected a number in (0, 1], got 1.5" in err and "Traceback" not in err
+
+
+def test_engine_blenders_use_the_injected_flow():
+    calls = []
+
+    def zero_flow(a, b):  # a GPU flow (models/flow_torch.py) plugs in the same way
+        calls.append(tuple(a.shape))
+        return torch.zeros(a.shape[0], 2, *a.shape[-2:])
+
+    eng = FrameEngine(render=RenderScale(scale=0.5), flow=zero_flow)
+    blender = eng.blender()
+    frame = _photo()
+    for _ in range(2):
+        eng.process_frame(frame, lambda x: x, blender)
+    assert calls and all(s == (1, 3, 60, 80) for s in calls)  # at the network's size

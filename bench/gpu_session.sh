@@ -52,7 +52,19 @@ if [ "${SMOKE:-0}" = 1 ]; then
     step lbfgs 60 "$PY" bench/lbfgs_overhead.py --device cpu --size 128x54 --fill 110 --iters 10
     step stages 60 "$PY" bench/pipeline_stages.py --device cpu --size 160x120 --iters 3 --no-profile --variants eager-fp32
     step flow_torch 60 "$PY" bench/flow_torch.py --device cpu --sizes 160x120 --reps 2 --timing-only
-else  # the open issue's figures (#6: Ruder s/frame, L-BFGS) first, in case the call is cut short
+    step engine_live 60 "$PY" bench/live_engine.py --device cpu --size 160x120 --preset light --frames 4 --warmup 1
+    step engine_serve 60 "$PY" bench/serve_engine.py --device cpu --size 160x120 --preset light --peers 1,2 --seconds 1
+else
+    # issue #16 (one engine, render scale, compiled serve): its targets first when run alone with
+    # STEPS="engine_tests engine_live engine_serve". Targets: live 1080p standard + temporal <= 5 ms
+    # per frame; serve 8 mirror peers 720p30 p99 <= 33 ms, every peer at 30 fps; 16 peers 720p30.
+    step engine_tests 90 env STYLECAST_REQUIRE_CUDA=1 "$PY" -m pytest -q -p no:cacheprovider \
+        tests/backends/test_gpu_pipeline.py tests/backends/test_guided.py tests/stream/test_server_compile.py
+    step engine_live 120 "$PY" bench/live_engine.py --device cuda --size 1920x1080 --preset standard --frames 300 \
+        --scales default,1
+    step engine_serve 240 "$PY" bench/serve_engine.py --device cuda --size 1280x720 --preset standard --peers 1,8,16 \
+        --fps 30 --seconds 10 --backend compile --cache-dir /tmp/stylecast_compile_cache --second-start
+    # the open issue's figures (#6: Ruder s/frame, L-BFGS) next, in case the call is cut short
     step ruder 60 "$PY" bench/ruder_gpu.py --device cuda
     step ruder_default 110 "$PY" bench/ruder_gpu.py --device cuda --iterations 1000 --optimizers lbfgs --no-fast \
         --variants default before fp32

@@ -24,6 +24,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_device(p)
     p.add_argument("--max-side", type=int, default=None, metavar="N",
                    help="downscale so the longer side is at most N pixels")
+    from models.cli.render import add_render_scale
+
+    add_render_scale(p)
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="frames per batch (default: 4)")
     p.add_argument("--preview", type=Path, default=None, metavar="PNG",
                    help="also write a side-by-side preview (original | stylized) of a few frames")
@@ -60,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
 
+def _render(args: argparse.Namespace):  # -> RenderScale | None
+    """Offline the default is full size (quality first; render scale costs style,
+    docs/bench/render_scale.md); --render-scale / --render-max-side opt in."""
+    from models.cli.render import render_from_args
+
+    if args.render_scale is None and args.render_max_side is None:
+        return None
+    return render_from_args(args, "cpu")
+
+
 def _run(args: argparse.Namespace) -> int:
     from models.contracts import default_dtype
     from models.errors import UserError
@@ -68,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
                              preview=args.preview, crf=args.crf, preset=args.preset,
-                             audio=not args.no_audio, pix_fmt=args.pix_fmt)
+                             audio=not args.no_audio, pix_fmt=args.pix_fmt, render=_render(args))
     is_sample = args.input == "sample"
     inp = Path(args.input)
     image_in = not is_sample and is_image_path(inp)

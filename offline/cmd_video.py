@@ -67,6 +67,9 @@ def add_method_options(p: argparse.ArgumentParser) -> None:
                    help="first pass that uses the temporal loss (default: from --preset)")
     f = p.add_argument_group("fast")
     f.add_argument("--strength", type=float, default=0.7, help="blend strength of the bidirectional temporal filter, 0..1")
+    from models.cli.render import add_render_scale
+
+    add_render_scale(f)
     p.add_argument("--flow", choices=("dis", "deepflow"), default="dis", help="optical flow: dis = OpenCV DIS medium, deepflow = DeepFlow (quality, slow) (default: dis)")
     p.add_argument("--max-side", type=int, metavar="N", help="process at most N pixels on the longer side")
     p.add_argument("--max-frames", type=int, metavar="N", help="only the first N frames")
@@ -107,7 +110,7 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
             mp = dataclasses.replace(mp, passes=args.passes)
         if args.temporal_after is not None:
             mp = dataclasses.replace(mp, temporal_after=args.temporal_after)
-        fast = FastConfig(strength=args.strength)
+        fast = FastConfig(strength=args.strength, **_render_fields(args))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if not 0.0 <= args.strength <= 1.0:
@@ -120,6 +123,21 @@ def spec_from_args(args: argparse.Namespace):  # -> VideoSpec
                      device=device, style_image=args.style_image, style=args.style,
                      preserve_color=args.preserve_color, ruder=ruder, multipass=mp, fast=fast,
                      pix_fmt=args.pix_fmt)
+
+
+def _render_fields(args: argparse.Namespace) -> dict:
+    """--render-scale / --render-max-side for --method fast; offline the default is full size
+    (quality first: render scale costs style, docs/bench/render_scale.md)."""
+    from models.errors import UserError
+    from models.cli.render import render_from_args
+
+    if (args.render_scale is not None or args.render_max_side is not None) and args.method != "fast":
+        raise UserError(f"--render-scale/--render-max-side: expected --method fast (a trained style network), "
+                        f"got --method {args.method}")
+    if args.render_scale is None and args.render_max_side is None:
+        return {}
+    r = render_from_args(args, "cpu")
+    return {"render_scale": r.scale, "render_max_side": r.max_side}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,9 +21,11 @@ from torch import Tensor
 from tqdm import tqdm
 
 from models.contracts import check_frames, default_dtype
+from models.engine import FrameEngine
 from models.errors import UserError
+from models.guided import RenderScale
 from models.io import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_alpha, read_image,
-                       to_tensor, to_uint8, write_image)
+                       write_image)
 
 Stylizer = Callable[[Tensor], Tensor]
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -40,6 +42,7 @@ class StylizeOptions:
     audio: bool = True  # copy the source's audio track (when the source is a file with one)
     pix_fmt: str = "yuv420p"  # H.264 chroma (models.io.video_write.PIX_FMTS): odd sizes are padded to even
     progress: bool = True
+    render: RenderScale | None = None  # network size (models.guided); None = full size
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -126,29 +129,34 @@ def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype,
 
 
 def stylize_batches(frames: Iterable[np.ndarray], stylizer: Stylizer, *, device: torch.device,
-                    dtype: torch.dtype, batch_size: int, size: tuple[int, int]
+                    dtype: torch.dtype, batch_size: int, size: tuple[int, int], render: RenderScale | None = None
                     ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
-    """Yield ``(inputs_u8, stylized_u8)`` per batch; inputs are resized to ``size=(h, w)``."""
+    """Yield ``(inputs_u8, stylized_u8)`` per batch; inputs are resized to ``size=(h, w)``.
+    Each batch goes through :class:`models.engine.FrameEngine` (``render``: the network's size)."""
+    engine = FrameEngine(device=device, dtype=dtype, render=render)
     batch: list[np.ndarray] = []
     for f in frames:
         if f.shape[:2] != size:
             f = cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
         batch.append(f)
         if len(batch) == batch_size:
-            yield batch, _run(stylizer, batch, device, dtype)
+            yield batch, _run(engine, stylizer, batch)
             batch = []
     if batch:
-        yield batch, _run(stylizer, batch, device, dtype)
+        yield batch, _run(engine, stylizer, batch)
 
 
-def _run(stylizer: Stylizer, batch: list[np.ndarray], device: torch.device, dtype: torch.dtype) -> np.ndarray:
-    x = to_tensor(batch, device=device, dtype=dtype)
-    with torch.inference_mode():
+def _run(engine: FrameEngine, stylizer: Stylizer, batch: list[np.ndarray]) -> np.ndarray:
+    def checked(x: Tensor) -> Tensor:
         y = stylizer(x)
-    check_frames(y, "stylizer output", like=x)
-    if y.shape != x.shape:
-        raise ValueError(f"stylizer output: expected shape {tuple(x.shape)}, got {tuple(y.shape)}")
-    return to_uint8(y)
+        check_frames(y, "stylizer output", like=x)
+        if y.shape != x.shape:
+            raise ValueError(f"stylizer output: expected shape {tuple(x.shape)}, got {tuple(y.shape)}")
+        return y
+
+    with torch.inference_mode():
+        out = engine.process(dict(enumerate(batch)), checked)
+    return np.stack([out[i] for i in range(len(batch))])
 
 
 class _Preview:
@@ -206,7 +214,7 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
             tqdm(total=reader.frame_count, unit="frame", desc="stylizing", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,
-                                            batch_size=options.batch_size, size=(h, w)):
+                                            batch_size=options.batch_size, size=(h, w), render=options.render):
             for orig, styl in zip(inputs, outs):
                 writer.write(styl, pts=pts_list[n])
                 if preview is not None:
@@ -229,7 +237,7 @@ def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
     h, w = fit_size(img.shape[0], img.shape[1], options.max_side)
     t0 = time.perf_counter()
     ((orig,), out), = stylize_batches([img], stylizer, device=device, dtype=dtype or default_dtype(device),
-                                      batch_size=1, size=(h, w))
+                                      batch_size=1, size=(h, w), render=options.render)
     write_image(output, out[0], alpha=read_alpha(src, (h, w)))  # RGBA: the colour is stylized, alpha kept
     prev = None
     if options.preview:

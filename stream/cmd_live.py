@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from models.cli.options import add_device, add_preserve_color
+from models.cli.render import add_render_scale
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -43,6 +44,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "first frame of each style (seconds; frames are dropped meanwhile), eager if that fails; "
                         "on a CPU auto is eager (default: auto)")
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px (default: full size)")
+    add_render_scale(p)
     p.set_defaults(func=run)
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from models.errors import UserError
     from models.nets.mix import sweep_weights
     from models.styles.registry import DEFAULT_STYLE, load_stylizer
-    from models.temporal.blender import TemporalBlender, TemporalConfig
+    from models.temporal.blender import TemporalConfig
     from stream.loop import LiveLoop, LoopConfig
     from stream.sinks import open_sink
     from stream.sources import SourceLost, open_source
@@ -67,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from models.devices import pick_device
 
     device = pick_device(args.device)
+    from models.cli.render import render_from_args
+
+    render = render_from_args(args, device)
 
     spec = args.style or DEFAULT_STYLE
     sweep = _sweep_names(args)
@@ -90,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     realtime = args.realtime or args.sink in ("window", "vcam")
     cfg = TemporalConfig() if args.strength is None else TemporalConfig(strength=args.strength)
-    temporal = None if args.no_temporal else TemporalBlender(cfg)
+    # the blender is made by the loop's engine (its injected flow); attached once the loop exists
+    temporal = None
     total = args.max_frames or getattr(source, "frame_count", None)
     bar = tqdm(total=total, unit="frame", desc=f"live {source.name} -> {sink.name}", dynamic_ncols=True)
 
@@ -111,8 +117,10 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(stats.line(), refresh=False)
 
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
-                    dtype=default_dtype(device),
+                    dtype=default_dtype(device), render=render,
                     config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
+    if not args.no_temporal:
+        loop.temporal = loop.engine.blender(cfg)
     # Keys switch styles, colours, flicker reduction: pressed in the preview window, or for a
     # virtual camera (no window) in this terminal.
     window = hasattr(sink, "on_key")
@@ -138,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         if keys is not None:
             keys.close()  # the terminal's mode back, also after Ctrl-C
     print(stats.report())
+    if loop.last_size is not None:
+        from models.cli.render import describe
+
+        print(f"render: {describe(render, *loop.last_size)}")
     if isinstance(loop.stylizer, Accelerated):
         print(f"backend: {loop.stylizer.describe()}")
     if hasattr(stylizer, "mix_dict") and not sweep:
@@ -150,7 +162,6 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: s
     """Keyboard controls for ``loop``; a sink with ``on_key`` (the window) gets them wired in."""
     from models.backends.accelerated import accelerate
     from models.styles.registry import list_styles, load_stylizer, style_preserve_color
-    from models.temporal.blender import TemporalBlender
     from stream.controls import HELP, LiveControls, style_cycle
 
     controls = LiveControls(
@@ -158,12 +169,22 @@ def _attach_controls(loop, sink, *, spec: str, stylizer, device, cfg, backend: s
         load=lambda s, c: accelerate(load_stylizer(s, device=device, preserve_color=c), kind=backend,
                                      device=device, report=report),
         colors=style_preserve_color,
-        make_temporal=lambda: TemporalBlender(cfg), temporal_on=loop.temporal is not None,
+        make_temporal=lambda: _new_blender(loop, cfg), temporal_on=loop.temporal is not None,
         switchable=not sweep, preserve_color=preserve_color, report=report, initial=stylizer)
     if hasattr(sink, "on_key"):
         sink.on_key = controls.on_key
     report(HELP)
     return controls
+
+
+def _new_blender(loop, cfg):  # type: ignore[no-untyped-def]
+    """A temporal blender from the loop's engine (its injected flow), or a plain one."""
+    engine = getattr(loop, "engine", None)
+    if engine is not None:
+        return engine.blender(cfg)
+    from models.temporal.blender import TemporalBlender
+
+    return TemporalBlender(cfg)
 
 
 def _sweep_names(args: argparse.Namespace) -> list[str]:

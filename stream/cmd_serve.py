@@ -33,6 +33,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "ones connected keep their frame rate")
     p.add_argument("--max-side", type=int, default=1280, help="downscale larger frames before stylizing")
     add_device(p)
+    from models.cli.render import add_render_scale
+
+    add_render_scale(p)
+    p.add_argument("--backend", choices=("auto", "eager", "compile"), default="auto",
+                   help="how the networks run: compile = torch.compile per style and frame-size bucket, built in "
+                        "the background while eager keeps serving, cached on disk across restarts; auto = compile "
+                        "on a GPU, eager on a CPU (default: auto)")
     p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
     p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost; "
                                              "default: plain http)")
@@ -55,6 +62,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(h), int(w)
 
 
+def _render(args: argparse.Namespace, device: str):  # -> RenderScale
+    from models.cli.render import render_from_args
+
+    return render_from_args(args, device)
+
+
 def run(args: argparse.Namespace) -> int:
 
     from stream.server.config import ServerConfig
@@ -66,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device,
-              preserve_color=args.preserve_color)
+              preserve_color=args.preserve_color, render=_render(args, device), backend=args.backend)
     from stream.server.ice import parse_ice_server
 
     try:

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from models.engine import FrameEngine
 from models.errors import UserError
-from models.io import fit_size, resize_frame, to_tensor, to_uint8
-from models.temporal.blender import prefetch_flow_input
+from models.guided import RenderScale
+from models.io import fit_size, resize_frame
 from stream.sinks import Sink
 from stream.sources import Source, SourceLost
 from stream.stats import FrameTiming, LiveStats
@@ -90,17 +91,22 @@ class LoopConfig:
 class LiveLoop:
     """Runs ``source -> stylizer (-> temporal) -> sink`` until the source ends, ``max_frames``,
     the sink asks to stop, or :meth:`stop`. ``stylizer`` maps (1,3,H,W) -> (1,3,H,W) RGB [0,1];
-    ``temporal`` (e.g. :class:`models.temporal.blender.TemporalBlender`) gets ``(frame_in, stylized)``.
+    ``temporal`` (e.g. :class:`models.temporal.blender.TemporalBlender`) gets ``(frame_in, stylized)`` at
+    the network's size. Each frame goes through one :class:`models.engine.FrameEngine` (upload,
+    ``render`` scale, stylize, temporal, guided upsampling, download), the code every app runs.
     ``on_frame`` is called after each output with the stats (progress display)."""
 
     def __init__(self, source: Source, sink: Sink, stylizer: Callable[[Tensor], Tensor], *,
                  temporal: Callable[[Tensor, Tensor], Tensor] | None = None, config: LoopConfig | None = None,
                  device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+                 render: RenderScale | None = None, flow: object = None,
                  on_frame: Callable[[LiveStats], None] | None = None) -> None:
         self.source, self.sink, self.stylizer, self.temporal = source, sink, stylizer, temporal
         self.config = config or LoopConfig()
         self.device = torch.device(device)
         self.dtype = dtype
+        self.engine = FrameEngine(device=self.device, dtype=dtype, render=render, flow=flow)  # type: ignore[arg-type]
+        self.last_size: tuple[int, int] | None = None  # (H, W) of the last output frame
         self.on_frame = on_frame
         self.stats = LiveStats()
         paced = self.config.realtime or source.is_device
@@ -192,23 +198,16 @@ class LiveLoop:
             if item is None:
                 return
             t0 = time.perf_counter()
-            x = to_tensor(item.image, device=self.device, dtype=self.dtype)
-            t1 = time.perf_counter()
-            prefetch_flow_input(self.temporal, x)  # queued ahead of the network (models.temporal.blender)
-            y = self.stylizer(x)
-            t2 = time.perf_counter()
-            if self.temporal is not None:
-                y = self.temporal(x, y)
-            t3 = time.perf_counter()
-            out = to_uint8(y)[0]  # the device->host copy synchronises the CUDA stream
+            image = item.image if isinstance(item.image, np.ndarray) else np.asarray(item.image)
+            out = self.engine.process_frame(np.ascontiguousarray(image), self.stylizer, self.temporal)
             t4 = time.perf_counter()
+            self.last_size = (int(out.shape[0]), int(out.shape[1]))
             keep = self.sink.write(out)
             t5 = time.perf_counter()
             self.stats.scene_cuts = getattr(self.temporal, "scene_cuts", 0)
             self.stats.dropped = self._slot.dropped
-            ms = {"wait": t0 - t_wait, "upload": t1 - t0, "stylize": t2 - t1, "temporal": t3 - t2,
-                  "download": t4 - t3, "sink": t5 - t4}
-            self.stats.record(FrameTiming(item.index, item.t_capture, t5, {k: v * 1000 for k, v in ms.items()}))
+            ms = {"wait": (t0 - t_wait) * 1000, **self.engine.timings, "sink": (t5 - t4) * 1000}
+            self.stats.record(FrameTiming(item.index, item.t_capture, t5, ms))
             if self.on_frame is not None:
                 self.on_frame(self.stats)
             if not keep:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STAGES = ("wait", "upload", "stylize", "temporal", "download", "sink")
+STAGES = ("wait", "upload", "stylize", "temporal", "upscale", "download", "sink")
 
 
 @dataclass(frozen=True)
@@ -90,4 +90,5 @@ class LiveStats:
         stages = ", ".join(f"{k} {s[f'{k}_ms']:.1f}" for k in STAGES)
         return (f"{int(s['processed'])} frames out, {int(s['captured'])} captured, {int(s['dropped'])} dropped, "
                 f"{int(s['scene_cuts'])} scene cuts; latency mean {s['latency_mean_ms']:.0f} ms, "
-                f"p95 {s['latency_p95_ms']:.0f} ms, max {s['latency_max_ms']:.0f} ms; per frame (ms): {stages}")
+                f"p95 {s['latency_p95_ms']:.0f} ms, max {s['latency_max_ms']:.0f} ms; per frame (ms): {stages}; "
+                f"{s['fps']:.2f} fps end to end (last {len(self.recent)} frames)")

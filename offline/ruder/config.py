@@ -107,3 +107,6 @@ class FastConfig:
     """Feed-forward stylization + bidirectional flow blending (our scheme, see methods_fast)."""
 
     strength: float = 0.7
+    render_scale: float = 1.0  # the network at this scale, guided upsampling (models.guided); 1 = full size
+    render_max_side: int | None = None  # and its longer side at most this
+

@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from models.engine import FrameEngine
+from models.guided import RenderScale
 from models.flow.warp import blend
 from offline.ruder.config import FastConfig
 from offline.ruder.flowcache import FlowCache
@@ -30,6 +32,9 @@ _LABELS = {"styl": "fast 1/4 stylize", "fwd": "fast 2/4 forward filter", "bwd": 
 def run_fast(job: Job, flows: FlowCache, stylizer: Callable[[Tensor], Tensor], cfg: FastConfig, *,
              device: torch.device | str = "cpu", on_frame: FrameHook | None = None) -> str:
     n = job.n_frames
+    # float32 like the job's frames; the engine is what every app runs (render scale included)
+    engine = FrameEngine(device=device, dtype=torch.float32,
+                         render=RenderScale(scale=cfg.render_scale, max_side=cfg.render_max_side))
 
     def each(stage: str, order: range, fn: Callable[[int], Tensor]) -> None:
         for i in tqdm(order, desc=_LABELS.get(stage, stage), unit="frame", dynamic_ncols=True):
@@ -40,7 +45,7 @@ def run_fast(job: Job, flows: FlowCache, stylizer: Callable[[Tensor], Tensor], c
 
     def stylize(i: int) -> Tensor:
         with torch.no_grad():
-            return stylizer(job.frame(i, device)).float().clamp(0, 1)
+            return engine.stylize_tensor(job.frame(i, device), stylizer).float().clamp(0, 1)
 
     def recursive(stage: str, step: int) -> Callable[[int], Tensor]:
         def fn(i: int) -> Tensor:

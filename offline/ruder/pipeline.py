@@ -46,7 +46,10 @@ class VideoSpec:
         d = {"input": str(Path(self.input).resolve()), "method": self.method, "max_side": self.max_side,
              "max_frames": self.max_frames, "flow": self.flow}
         if self.method == "fast":
-            d.update(style=self.style, fast=dataclasses.asdict(self.fast))
+            fast = dataclasses.asdict(self.fast)
+            if fast["render_scale"] == 1.0 and fast["render_max_side"] is None:  # older jobs keep their fingerprint
+                del fast["render_scale"], fast["render_max_side"]
+            d.update(style=self.style, fast=fast)
             if self.preserve_color is not None:  # absent otherwise: older jobs keep their fingerprint
                 d["preserve_color"] = self.preserve_color
         else:

@@ -77,6 +77,19 @@ async def offer(request: web.Request) -> web.Response:
     return await handle_offer(request, request.app[CTX])
 
 
+def server_backend(choice: str, device: str) -> str:
+    """auto: compile on CUDA (built in the background, models.backends.background), eager on a CPU."""
+    if choice == "auto":
+        return "compile" if str(device).startswith("cuda") else "eager"
+    return choice
+
+
+def compile_cache_dir() -> str:
+    from models.backends.cache import default_cache_dir
+
+    return str(default_cache_dir())
+
+
 async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[CTX].stats(request.query.get("peer")))
 
@@ -143,7 +156,11 @@ def create_app(
     app = web.Application(client_max_size=config.max_request_bytes)
 
     async def on_startup(app: web.Application) -> None:
-        worker = StyleWorker(catalog.factory, device=config.device, max_side=config.max_side)
+        from models.cli.render import default_render
+
+        worker = StyleWorker(catalog.factory, device=config.device, max_side=config.max_side,
+                             render=config.render or default_render(config.device),
+                             backend=server_backend(config.backend, config.device), cache_dir=compile_cache_dir())
         ctx = ServerContext(config=config, catalog=catalog, worker=worker, peers=PeerRegistry(config.max_peers, config.connect_timeout))
         worker.submit(worker.stylizer, first_style)  # load the first model while the page loads
         if source is not None:

@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures as cf
 import logging
 import time
-from functools import partial
 from fractions import Fraction
 
 from aiortc.contrib.media import MediaRelay
@@ -19,7 +18,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from stream.server.recorder import Recorder
 from stream.server.sources import FrameSource
-from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, process_frame
+from stream.server.tracks import BroadcastTrack, StreamState, ViewerTrack, frame_job
 from stream.server.worker import StyleWorker
 
 VIDEO_TIME_BASE = Fraction(1, 90000)  # RTP video clock
@@ -81,15 +80,13 @@ class Broadcaster:
                 next_due = t_in  # the first read may be slow (file open, sample rendering)
             st = self.state
             pts = int(n * period * 90000)
-            res, vf = await self.worker.run(partial(process_frame, self.worker, frame, st.style, st.blender, pts=pts,
-                                                    time_base=VIDEO_TIME_BASE, mix=st.mix,
-                                                    preserve_color=st.preserve_color))
+            res, vf = await asyncio.wrap_future(self.worker.submit_frame(frame_job(frame, st, pts, VIDEO_TIME_BASE)))
             st.applied_mix = res.mix
             self.track.slot.put(vf)
             if self.recorder is not None:
                 self.recorder.write(res.frame)
             h, w = res.frame.shape[:2]
-            st.stats.record(time.monotonic() - t_in, width=w, height=h)
+            st.stats.record(time.monotonic() - t_in, width=w, height=h, backend=res.backend)
             n += 1
             next_due += period
             delay = next_due - time.monotonic()

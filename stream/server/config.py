@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.guided import RenderScale
 from stream.server.temporal import DEFAULT_STRENGTH
 
 
@@ -37,6 +38,10 @@ class ServerConfig:
     janus_room: int = 1234
     janus_page_url: str | None = None
     ice_servers: tuple = ()  # stream.server.ice.IceServer, for every server peer and the page
+    render: RenderScale | None = None  # the network's size (models.guided); None = the device's default
+    # "eager", or "compile": a torch.compile backend per style and size bucket, built in the
+    # background while eager serves (stream.server.compiled); "auto" = compile on CUDA, eager on CPU.
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

@@ -37,6 +37,7 @@ class ServerContext:
             "max_peers": self.config.max_peers, "uptime_s": round(time.monotonic() - self.started, 1),
             "worker_alive": self.worker.alive, "device": str(self.worker.device),
             "mirror": merge(streams), "broadcast": None,
+            "render": self.worker.render_note(), "batch_mean": self.worker.batch_mean(),
         }
         b = self.broadcaster
         if b is not None:

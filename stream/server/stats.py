@@ -20,12 +20,16 @@ class FrameStats:
     drops: int = 0
     width: int = 0
     height: int = 0
+    backend: str = ""  # what ran this stream's network on the last frame (eager / compile[...])
     _lat: collections.deque = field(default_factory=collections.deque)
     _times: collections.deque = field(default_factory=collections.deque)
 
-    def record(self, latency_s: float, *, width: int, height: int, now: float | None = None) -> None:
+    def record(self, latency_s: float, *, width: int, height: int, now: float | None = None,
+               backend: str | None = None) -> None:
         now = time.monotonic() if now is None else now
         self.frames += 1
+        if backend is not None:
+            self.backend = backend
         self.width, self.height = width, height
         self._lat.append(latency_s)
         self._times.append(now)
@@ -56,7 +60,7 @@ class FrameStats:
 
     def snapshot(self) -> dict:
         return {"frames": self.frames, "drops": self.drops, "fps": round(self.fps(), 2),
-                "resolution": [self.width, self.height], "latency_ms": self.latency_ms()}
+                "resolution": [self.width, self.height], "latency_ms": self.latency_ms(), "backend": self.backend}
 
 
 def merge(parts: list[FrameStats]) -> dict:

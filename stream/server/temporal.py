@@ -5,12 +5,14 @@ worker thread.
 """
 from __future__ import annotations
 
+from models.flow.estimators import FlowEstimator
 from models.temporal.blender import TemporalBlender, TemporalConfig
 
 # One default for `stylecast live`, `stylecast serve` and the page: the measured one.
 DEFAULT_STRENGTH: float = TemporalConfig().strength
 
 
-def make_blender(strength: float) -> TemporalBlender:
-    """A fresh blender with the given strength (the config is frozen, so strength changes make a new one)."""
-    return TemporalBlender(config=TemporalConfig(strength=strength))
+def make_blender(strength: float, flow: FlowEstimator | None = None) -> TemporalBlender:
+    """A fresh blender with the given strength (the config is frozen, so strength changes make a new
+    one); ``flow``: an injected optical flow estimator (None: OpenCV DIS)."""
+    return TemporalBlender(config=TemporalConfig(strength=strength), flow=flow)

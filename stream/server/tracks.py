@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 import av
@@ -18,7 +17,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from stream.server.stats import FrameStats
 from stream.server.temporal import make_blender
-from stream.server.worker import Stylized, StyleWorker
+from stream.server.worker import FrameJob, Stylized, StyleWorker
 
 T = TypeVar("T")
 KEEP: Any = object()  # StreamState.update: "leave the mix / colours as they are"
@@ -127,6 +126,23 @@ def process_frame(worker: StyleWorker, frame: av.VideoFrame | np.ndarray, style:
     return res, to_video_frame(res.frame, pts, time_base)
 
 
+def frame_job(frame: av.VideoFrame | np.ndarray, st: "StreamState", pts: int | None = None,
+              time_base: Any = None) -> FrameJob:
+    """A :class:`FrameJob` for the worker doing what :func:`process_frame` does (decode on the worker,
+    stylize batched with other streams' frames, re-encode to yuv420p); result ``(Stylized, VideoFrame)``."""
+    if not isinstance(frame, np.ndarray):
+        pts, time_base = frame.pts, frame.time_base
+
+    def decode(f: Any) -> np.ndarray:
+        return f if isinstance(f, np.ndarray) else f.to_ndarray(format="rgb24")
+
+    def finish(res: Stylized) -> tuple[Stylized, av.VideoFrame]:
+        return res, to_video_frame(res.frame, pts, time_base)
+
+    return FrameJob(frame=frame, style=st.style, blender=st.blender, mix=st.mix, preserve_color=st.preserve_color,
+                    decode=decode, finish=finish)
+
+
 def to_video_frame(out: np.ndarray, pts: int | None, time_base: Any) -> av.VideoFrame:
     vf = av.VideoFrame.from_ndarray(out, format="rgb24").reformat(format="yuv420p")
     vf.pts, vf.time_base = pts, time_base
@@ -169,11 +185,10 @@ class MirrorTrack(MediaStreamTrack):
             raise MediaStreamError
         frame, t_recv = await self._slot.get()
         st = self.state
-        res, out = await self._worker.run(partial(process_frame, self._worker, frame, st.style, st.blender,
-                                                  mix=st.mix, preserve_color=st.preserve_color))
+        res, out = await asyncio.wrap_future(self._worker.submit_frame(frame_job(frame, st)))
         st.applied_mix = res.mix
         h, w = res.frame.shape[:2]
-        st.stats.record(time.monotonic() - t_recv, width=w, height=h)
+        st.stats.record(time.monotonic() - t_recv, width=w, height=h, backend=res.backend)
         return out
 
     def stop(self) -> None:

@@ -302,6 +302,7 @@ async function pollStats() {
   const rows = {
     "server fps": (p.fps ?? 0).toFixed(1), "latency p50 / p99": p.latency_ms ? `${p.latency_ms.p50} / ${p.latency_ms.p99} ms` : "–",
     "dropped frames": p.drops ?? 0, "peers": `${s.peers} / ${s.max_peers}`, "viewers": s.viewers, "device": s.device,
+    "backend": p.backend || "–",
   };
   $("server-stats").innerHTML = Object.entries(rows).map(([k, v]) => `<span>${k}</span><b>${v}</b>`).join("");
 }

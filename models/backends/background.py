@@ -1,0 +1,205 @@
+"""A style network served eager while its compiled backends are built in the background.
+
+Why: a server cannot stop its streams for the seconds-to-minutes a torch.compile build takes
+(:class:`models.backends.accelerated.Accelerated` builds on the calling thread, fine for one live
+window, not for a server with peers). Here the first frame of a new (batch, size) bucket queues a
+build on one background thread and is served by the eager module, as is every frame until the
+build is done; from then on that bucket runs compiled. A failed build leaves the bucket eager.
+
+Size buckets: compiled graphs are static-shape, and peers send every camera size there is. Each
+side is rounded up to the next step of :data:`SIDES` (and the batch to a power of two), the frame
+padded by reflection and the output cropped, so a handful of builds cover every peer (the
+pad changes instance-norm statistics a little: the cost of sharing a build, bounded by the
+~12 % step).
+
+No CUDA graphs: graphs are recorded per thread and assert when another thread replays them
+(pytorch/pytorch#123177); the build runs on the background thread, the frames on the worker's,
+so the compile mode is ``max-autotune-no-cudagraphs`` on CUDA.
+
+Persistence: after each build the torch.compile caches (Inductor/Triton/autotuning "Mega-Cache",
+``torch.compiler.save_cache_artifacts``) are written to ``<cache_dir>/compile-<key>.bin``, the key
+hashing weights, module structure, bucket shape, dtype, GPU and versions like the TensorRT engine
+cache (:mod:`models.backends.cache`); before a build the file is hot-loaded
+(``load_cache_artifacts``), so a restarted server rebuilds from cache in seconds.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+log = logging.getLogger("stylecast.backends")
+
+SIDES = (64, 96, 128, 160, 192, 224, 256, 288, 320, 368, 416, 480, 544, 608, 640, 720, 800, 896, 1024,
+         1152, 1280, 1440, 1600, 1792, 1920, 2160)
+Builder = Callable[..., Callable[[Tensor], Tensor]]  # build_backend-like: (model, **kw) -> backend
+
+
+def bucket_side(n: int) -> int:
+    """Smallest step of :data:`SIDES` >= n (multiples of 64 past the last step)."""
+    i = bisect.bisect_left(SIDES, n)
+    return SIDES[i] if i < len(SIDES) else -(-n // 64) * 64
+
+
+def bucket(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(N, H, W) of the compiled graph serving a batch of ``shape`` (N,3,H,W)."""
+    n, h, w = int(shape[0]), int(shape[-2]), int(shape[-1])
+    return 1 << (n - 1).bit_length(), bucket_side(h), bucket_side(w)
+
+
+def pad_to(x: Tensor, key: tuple[int, int, int]) -> Tensor:
+    n, h, w = key
+    if x.shape[-2:] != (h, w):
+        ph, pw = h - x.shape[-2], w - x.shape[-1]
+        # reflection (the networks pad that way too) keeps the frame's statistics in the margin;
+        # it needs a margin smaller than the frame, replication covers the rest
+        mode = "reflect" if ph < x.shape[-2] and pw < x.shape[-1] else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    if x.shape[0] != n:
+        x = torch.cat([x, x[-1:].expand(n - x.shape[0], *x.shape[1:])])
+    return x
+
+
+class BackgroundCompiled:
+    """``model`` (eager) until the compiled backend of a frame's bucket is ready (module doc).
+
+    ``build(model, height=, width=, batch=)`` makes a backend (default: ``build_backend`` with
+    ``kind="compile"``); injected by tests (a slow compiler) and the server. ``backend_of(shape)``
+    says what serves a batch of that shape now: ``"compile[...]"``, ``"eager (compile building)"``,
+    ``"eager (compile failed: ...)"``. Attributes not defined here are the model's.
+    """
+
+    def __init__(self, model: nn.Module, *, device: torch.device | str, build: Builder | None = None,
+                 cache_dir: str | Path | None = None, report: Callable[[str], None] | None = None) -> None:
+        self.model = model
+        self.device = torch.device(device)
+        self._build = build or self._default_build
+        self._cache_dir = Path(cache_dir) if cache_dir else None
+        self._report = report or (lambda line: log.info("%s", line))
+        self._ready: dict[tuple[int, int, int], Callable[[Tensor], Tensor]] = {}
+        self._state: dict[tuple[int, int, int], str] = {}  # "building" / "failed: ..."
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[tuple[int, int, int] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._builder, name="stylecast-compile", daemon=True)
+        self._thread.start()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def __call__(self, frames: Tensor) -> Tensor:
+        key = bucket(tuple(frames.shape))
+        fn = self._ready.get(key)
+        if fn is None:
+            with self._lock:
+                if key not in self._state and key not in self._ready:
+                    self._state[key] = "building"
+                    self._jobs.put(key)
+            return self.model(frames)
+        n, h, w = frames.shape[0], frames.shape[-2], frames.shape[-1]
+        return fn(pad_to(frames, key))[:n, :, :h, :w]
+
+    def backend_of(self, shape: tuple[int, ...]) -> str:
+        key = bucket(shape)
+        fn = self._ready.get(key)
+        if fn is not None:
+            return getattr(fn, "name", "compiled")
+        state = self._state.get(key)
+        return "eager" if state is None else f"eager (compile {state})"
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every queued build has finished (tests, benchmarks)."""
+        done = threading.Event()
+        self._jobs.put(("barrier", done))  # type: ignore[arg-type]
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+    # -- build thread ------------------------------------------------------------------------
+    def _builder(self) -> None:
+        while True:
+            key = self._jobs.get()
+            if key is None:
+                return
+            if key[0] == "barrier":
+                key[1].set()  # type: ignore[index]
+                continue
+            n, h, w = key
+            self._report(f"compiling for {n}x3x{h}x{w} in the background (eager serves meanwhile)")
+            try:
+                fn = self._build(self.model, height=h, width=w, batch=n)
+            except Exception as exc:  # noqa: BLE001 - any failure: that bucket stays eager
+                why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                with self._lock:
+                    self._state[key] = f"failed: {why}"
+                self._report(f"compile for {n}x3x{h}x{w} failed ({why}); eager keeps serving it")
+                continue
+            with self._lock:
+                self._ready[key] = fn
+                self._state.pop(key, None)
+            self._report(f"compiled backend ready for {n}x3x{h}x{w}: {getattr(fn, 'name', fn)}")
+
+    def _default_build(self, model: nn.Module, *, height: int, width: int, batch: int) -> Callable[[Tensor], Tensor]:
+        from models.backends import build_backend
+
+        path = self._cache_file(model, batch, height, width)
+        if path is not None and path.is_file():
+            try:
+                torch.compiler.load_cache_artifacts(path.read_bytes())
+            except Exception as exc:  # noqa: BLE001 - a stale/corrupt cache only costs the build time
+                log.warning("compile cache %s not loaded: %s", path, exc)
+        cuda = self.device.type == "cuda"
+        backend = build_backend(model, kind="compile", device=self.device, height=height, width=width, batch=batch,
+                                compile_mode="max-autotune-no-cudagraphs" if cuda else "default",
+                                cpu_compile=not cuda)
+        if path is not None:
+            save_compile_cache(path)
+        return backend
+
+    def _cache_file(self, model: nn.Module, n: int, h: int, w: int) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        return self._cache_dir / f"compile-{compile_cache_key(model, (n, 3, h, w), self.device)}.bin"
+
+
+def compile_cache_key(model: nn.Module, shape: tuple[int, ...], device: torch.device) -> str:
+    """Key of a compile cache file, built like the TensorRT engine key (models.backends.cache)."""
+    from models.backends.cache import engine_key, software_versions
+    from models.contracts import default_dtype
+
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    extra = {}
+    try:
+        import triton  # noqa: F401
+
+        extra["triton"] = triton.__version__
+    except ImportError:
+        pass
+    return engine_key(model, input_shape=shape, dtype=default_dtype(device), gpu_name=gpu,
+                      versions=software_versions(extra), builder="torch.compile").digest()
+
+
+def save_compile_cache(path: Path) -> bool:
+    """Write torch.compile's cache artifacts of this process to ``path`` (atomically)."""
+    try:
+        got = torch.compiler.save_cache_artifacts()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("compile cache not saved: %s", exc)
+        return False
+    if not got:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(got[0])
+    os.replace(tmp, path)
+    return True

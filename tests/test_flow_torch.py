@@ -171,8 +171,9 @@ def test_blender_torch_path_matches_dis_path_on_a_pan() -> None:
 
 
 def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The torch path keeps everything a tensor op: no .item()/.cpu()/.numpy()/.tolist() per frame
-    (on CUDA each would be a host round trip; the CUDA test below checks sync-free directly)."""
+    """The torch path keeps everything a tensor op: no .item()/.cpu()/.numpy()/.tolist() and no
+    tensor made from host data per frame (on CUDA each would be a host round trip or a blocking
+    upload; the CUDA test below checks sync-free directly)."""
     frames = _pan()
     b = TemporalBlender(TemporalConfig(flow="torch"))
     b(frames[0], frames[0])
@@ -182,6 +183,8 @@ def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) ->
 
     for name in ("item", "cpu", "numpy", "tolist"):
         monkeypatch.setattr(torch.Tensor, name, boom)
+    for name in ("tensor", "as_tensor", "from_numpy"):  # host data: an upload (a sync) on CUDA
+        monkeypatch.setattr(torch, name, boom)
     for f in frames[1:]:
         b(f, f)
     monkeypatch.undo()

@@ -26,13 +26,16 @@ from models.temporal import TemporalBlender, TemporalConfig  # noqa: E402
 from models.transformer import TransformerNet, preset  # noqa: E402
 
 VARIANTS = {
-    "default (fast, 320, fwd-bwd, photometric, bicubic history, restore lost)": TemporalConfig(),
+    "default (flow auto, 320, fwd-bwd, photometric, bicubic history, restore lost)": TemporalConfig(),
     "before #3 (restore to fresh, bilinear history)": TemporalConfig(detail_target="fresh", history_resampling="bilinear"),
     "plain blend (no detail restore)": TemporalConfig(preserve_contrast=False, history_resampling="bilinear"),
     "bwd-only": TemporalConfig(check="bwd"),
-    "ultrafast 320": TemporalConfig(flow_preset="ultrafast"),
+    "ultrafast 320": TemporalConfig(flow_preset="ultrafast", flow="dis"),
     "fast 160": TemporalConfig(flow_max_side=160),
-    "medium 320": TemporalConfig(flow_preset="medium"),
+    "medium 320": TemporalConfig(flow_preset="medium", flow="dis"),
+    # the default above is flow="auto": torch flow on CUDA, DIS on a CPU; both forced here
+    "DIS flow (CPU) forced": TemporalConfig(flow="dis"),
+    "torch flow forced": TemporalConfig(flow="torch"),
 }
 
 

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from models.contracts import check
+from models.cuda_graph import GraphCache
 from models.flow import scaled_size, upsample_flow
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class TorchFlowConfig:
     propagation_rounds: int = 2
     median: int = 5  # window of a median filter on each level's dense flow (0: off)
     blur: float = 6.0  # sigma (px of the flow grid) of a Gaussian on the final flow (0: off)
+    # replay grey_flow from a CUDA graph per input shape (one launch instead of ~1000 small
+    # kernels); off until measured on a GPU (bench/flow_torch.py); makes the instance stateful
+    cuda_graph: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.patch_stride <= self.patch_size:
@@ -89,11 +93,12 @@ def gradients(img: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class TorchFlow:
-    """DIS-style optical flow in torch (see the module doc). Stateless: one instance may serve
-    many streams and threads."""
+    """DIS-style optical flow in torch (see the module doc). Stateless (one instance may serve
+    many streams and threads) unless ``config.cuda_graph``: then one instance per stream."""
 
     def __init__(self, config: TorchFlowConfig | None = None) -> None:
         self.config = config or TorchFlowConfig()
+        self._graphs = GraphCache(self._grey_flow) if self.config.cuda_graph else None
 
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
         check(frame_a, "frame_a", shape=("N", None, "H", "W"))
@@ -113,6 +118,11 @@ class TorchFlow:
     def grey_flow(self, grey_a: Tensor, grey_b: Tensor) -> Tensor:
         """Flow a->b on the grid of ``grey_a`` ``(N,1,h,w)`` float32 in [0,1] (already at the flow
         size; the live blender calls this to reuse each frame's grey image for both directions)."""
+        if self._graphs is not None:
+            return self._graphs(grey_a.float().contiguous(), grey_b.float().contiguous())
+        return self._grey_flow(grey_a, grey_b)
+
+    def _grey_flow(self, grey_a: Tensor, grey_b: Tensor) -> Tensor:
         cfg = self.config
         h, w = grey_a.shape[-2:]
         coarsest = _coarsest_scale(h, w, cfg.patch_size)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -96,8 +97,9 @@ def timing(device: str, sizes: list[str], reps: int) -> None:
         return 1000 * float(np.median(ts[2:]))
 
     print(f"\n### Time per frame on {device} ({torch.get_num_threads()} threads; medians of {reps})\n")
-    print("| size | torch flow, 2 directions | DIS flow, 2 directions (CPU, incl. download) | temporal step, flow=torch | temporal step, flow=dis | torch / dis (step) |")
-    print("|---|---|---|---|---|---|")
+    print("| size | torch flow, 2 directions | same, CUDA graph | DIS flow, 2 directions (CPU, incl. download) "
+          "| temporal step, flow=torch | same, CUDA graph | temporal step, flow=dis | torch / dis (step) |")
+    print("|---|---|---|---|---|---|---|---|")
     g = torch.Generator().manual_seed(0)
     for s in sizes:
         w, h = (int(v) for v in s.split("x"))
@@ -108,13 +110,27 @@ def timing(device: str, sizes: list[str], reps: int) -> None:
         tf, dis = TorchFlow(), DISFlow(DISConfig())
         greys = [to_grey(f, size) for f in frames]
         t_torch = med(lambda i: tf.grey_flow(torch.cat((greys[i + 1], greys[i])), torch.cat((greys[i], greys[i + 1]))))
+        t_graph = float("nan")
+        if dev.type == "cuda":
+            tg = TorchFlow(TorchFlowConfig(cuda_graph=True))
+            ref = tf.grey_flow(torch.cat((greys[1], greys[0])), torch.cat((greys[0], greys[1])))
+            got = tg.grey_flow(torch.cat((greys[1], greys[0])), torch.cat((greys[0], greys[1])))
+            print(f"({w}x{h}: CUDA graph vs eager flow, max abs diff {float((got - ref).abs().max()):.2e} px; "
+                  f"graph {'failed, eager' if tg._graphs.failed else 'used'})")
+            t_graph = med(lambda i: tg.grey_flow(torch.cat((greys[i + 1], greys[i])), torch.cat((greys[i], greys[i + 1]))))
         t_dis = med(lambda i: (dis(frames[i + 1], frames[i]), dis(frames[i], frames[i + 1])))
         steps = {}
-        for flow in ("torch", "dis"):
+        for name, flow, graphed in (("torch", "torch", False), ("graph", "torch", True), ("dis", "dis", False)):
+            if graphed and dev.type != "cuda":
+                steps[name] = float("nan")
+                continue
+            os.environ["STYLECAST_FLOW_CUDA_GRAPH"] = "1" if graphed else "0"
             b = TemporalBlender(TemporalConfig(flow=flow))
             b(frames[0], styl[0])
-            steps[flow] = med(lambda i: b(frames[i + 1], styl[i + 1]))
-        print(f"| {w}x{h} | {t_torch:.2f} ms | {t_dis:.2f} ms | {steps['torch']:.2f} ms | {steps['dis']:.2f} ms | {steps['torch'] / steps['dis']:.2f} |")
+            steps[name] = med(lambda i: b(frames[i + 1], styl[i + 1]))
+        os.environ.pop("STYLECAST_FLOW_CUDA_GRAPH")
+        print(f"| {w}x{h} | {t_torch:.2f} ms | {t_graph:.2f} ms | {t_dis:.2f} ms | {steps['torch']:.2f} ms | "
+              f"{steps['graph']:.2f} ms | {steps['dis']:.2f} ms | {steps['torch'] / steps['dis']:.2f} |")
 
 
 def main() -> None:

@@ -36,6 +36,9 @@ VARIANTS = {
     "ultrafast 320": TemporalConfig(flow_preset="ultrafast", flow_max_side=320),
     "fast 160": TemporalConfig(flow_preset="fast", flow_max_side=160),
     "medium 320": TemporalConfig(flow_preset="medium", flow_max_side=320),
+    # the default above is flow="auto": torch flow on CUDA, DIS on a CPU; both forced here
+    "DIS flow (CPU) forced": TemporalConfig(flow="dis"),
+    "torch flow forced": TemporalConfig(flow="torch"),
 }
 
 

@@ -74,8 +74,9 @@ def upsample_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     if (h0, w0) == (h, w):
         return flow
     out = F.interpolate(flow, size=size, mode="bilinear", align_corners=True)
-    scale = torch.tensor([(w - 1) / max(w0 - 1, 1), (h - 1) / max(h0 - 1, 1)], device=flow.device)
-    return out * scale.view(1, 2, 1, 1).to(out.dtype)
+    # Python-float scales, not a tensor: on CUDA a tensor made here is a blocking upload (a sync
+    # per call in the GPU temporal step)
+    return torch.cat((out[:, :1] * ((w - 1) / max(w0 - 1, 1)), out[:, 1:] * ((h - 1) / max(h0 - 1, 1))), 1)
 
 
 # OpenCV DIS fails (cv2.error) or segfaults when a side is under 32 px and the other is much

@@ -33,11 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from models.backends.cuda_graph import GraphCache
 from models.contracts import check
 from models.flow.estimators import scaled_size, upsample_flow
-
-_SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
-
 
 @dataclass(frozen=True)
 class TorchFlowConfig:
@@ -56,6 +54,9 @@ class TorchFlowConfig:
     propagation_rounds: int = 2
     median: int = 5  # window of a median filter on each level's dense flow (0: off)
     blur: float = 6.0  # sigma (px of the flow grid) of a Gaussian on the final flow (0: off)
+    # replay grey_flow from a CUDA graph per input shape (one launch instead of ~1000 small
+    # kernels); off until measured on a GPU (bench/flow_torch.py); makes the instance stateful
+    cuda_graph: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.patch_stride <= self.patch_size:
@@ -80,19 +81,24 @@ def to_grey(frames: Tensor, size: tuple[int, int] | None = None) -> Tensor:
 
 
 def gradients(img: Tensor) -> tuple[Tensor, Tensor]:
-    """Sobel derivatives (normalised to unit slope) with replicated borders, ``(N,1,H,W)`` each."""
-    k = _SOBEL.to(img.device)
+    """Sobel derivatives (normalised to unit slope) with replicated borders, ``(N,1,H,W)`` each.
+    Slices, not a conv with a kernel tensor: on CUDA a kernel made per call is an upload, and a
+    blocking one (a sync) from pageable memory."""
     p = F.pad(img, (1, 1, 1, 1), mode="replicate")
-    both = F.conv2d(p, torch.stack((k, k.t()))[:, None])
-    return both[:, :1], both[:, 1:]
+    dx = p[..., 2:] - p[..., :-2]  # (N,1,H+2,W)
+    dy = p[..., 2:, :] - p[..., :-2, :]  # (N,1,H,W+2)
+    gx = (dx[..., :-2, :] + 2.0 * dx[..., 1:-1, :] + dx[..., 2:, :]) * 0.125
+    gy = (dy[..., :-2] + 2.0 * dy[..., 1:-1] + dy[..., 2:]) * 0.125
+    return gx, gy
 
 
 class TorchFlow:
-    """DIS-style optical flow in torch (see the module doc). Stateless: one instance may serve
-    many streams and threads."""
+    """DIS-style optical flow in torch (see the module doc). Stateless (one instance may serve
+    many streams and threads) unless ``config.cuda_graph``: then one instance per stream."""
 
     def __init__(self, config: TorchFlowConfig | None = None) -> None:
         self.config = config or TorchFlowConfig()
+        self._graphs = GraphCache(self._grey_flow) if self.config.cuda_graph else None
 
     def __call__(self, frame_a: Tensor, frame_b: Tensor) -> Tensor:
         check(frame_a, "frame_a", shape=("N", None, "H", "W"))
@@ -112,6 +118,11 @@ class TorchFlow:
     def grey_flow(self, grey_a: Tensor, grey_b: Tensor) -> Tensor:
         """Flow a->b on the grid of ``grey_a`` ``(N,1,h,w)`` float32 in [0,1] (already at the flow
         size; the live blender calls this to reuse each frame's grey image for both directions)."""
+        if self._graphs is not None:
+            return self._graphs(grey_a.float().contiguous(), grey_b.float().contiguous())
+        return self._grey_flow(grey_a, grey_b)
+
+    def _grey_flow(self, grey_a: Tensor, grey_b: Tensor) -> Tensor:
         cfg = self.config
         h, w = grey_a.shape[-2:]
         coarsest = _coarsest_scale(h, w, cfg.patch_size)
@@ -182,13 +193,14 @@ def _inverse_search(i0: Tensor, i1: Tensor, flow: Tensor, cfg: TorchFlowConfig) 
     ys, xs = torch.meshgrid(torch.arange(ph, device=i0.device, dtype=torch.float32),
                             torch.arange(pw, device=i0.device, dtype=torch.float32), indexing="ij")
     # patch pixel positions as grid_sample coordinates, (1,p*p,L,2) in [-1,1]: normalised once,
-    # so each sample adds the patch flows (also normalised) instead of rebuilding the grid
-    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=i0.device)
-    base = F.unfold(torch.stack((xs, ys))[None], p, stride=s).view(2, p * p, gh * gw).permute(1, 2, 0)[None]
-    base = base * scale - 1.0
+    # so each sample adds the patch flows (also normalised) instead of rebuilding the grid.
+    # Scales are Python floats: a small tensor made here would be an upload (a sync) on CUDA.
+    sx, sy = 2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)
+    coords = torch.stack((xs * sx - 1.0, ys * sy - 1.0))[None]
+    base = F.unfold(coords, p, stride=s).view(2, p * p, gh * gw).permute(1, 2, 0)[None]
 
     def sample(u: Tensor) -> Tensor:  # u (N,2,L) -> I1 at each patch pixel + u, (N,p*p,L)
-        grid = base + (u.transpose(1, 2) * scale)[:, None]
+        grid = base + torch.stack((u[:, 0] * sx, u[:, 1] * sy), -1)[:, None]
         return F.grid_sample(i1, grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
 
     def ssd(u: Tensor) -> Tensor:

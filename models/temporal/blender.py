@@ -139,7 +139,9 @@ class TemporalBlender:
         self.config = config or TemporalConfig()
         self._custom_flow = flow
         self._dis = DISFlow(DISConfig(preset=self.config.flow_preset, max_side=self.config.flow_max_side))
-        self._torch_flow = TorchFlow(TorchFlowConfig(max_side=self.config.flow_max_side))
+        # STYLECAST_FLOW_CUDA_GRAPH=1: the torch flow replayed from CUDA graphs (experimental)
+        graphed = os.environ.get("STYLECAST_FLOW_CUDA_GRAPH") == "1"
+        self._torch_flow = TorchFlow(TorchFlowConfig(max_side=self.config.flow_max_side, cuda_graph=graphed))
         self._flow_choice = _resolve_flow(self.config.flow)
         self.scene_cuts = 0
         self.last_confidence: Tensor | None = None  # (1,1,H,W) of the last blend, for display/debug

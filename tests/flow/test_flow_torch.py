@@ -171,8 +171,9 @@ def test_blender_torch_path_matches_dis_path_on_a_pan() -> None:
 
 
 def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The torch path keeps everything a tensor op: no .item()/.cpu()/.numpy()/.tolist() per frame
-    (on CUDA each would be a host round trip; the CUDA test below checks sync-free directly)."""
+    """The torch path keeps everything a tensor op: no .item()/.cpu()/.numpy()/.tolist() and no
+    tensor made from host data per frame (on CUDA each would be a host round trip or a blocking
+    upload; the CUDA test below checks sync-free directly)."""
     frames = _pan()
     b = TemporalBlender(TemporalConfig(flow="torch"))
     b(frames[0], frames[0])
@@ -182,6 +183,8 @@ def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) ->
 
     for name in ("item", "cpu", "numpy", "tolist"):
         monkeypatch.setattr(torch.Tensor, name, boom)
+    for name in ("tensor", "as_tensor", "from_numpy"):  # host data: an upload (a sync) on CUDA
+        monkeypatch.setattr(torch, name, boom)
     for f in frames[1:]:
         b(f, f)
     monkeypatch.undo()
@@ -217,3 +220,36 @@ def test_cuda_temporal_step_without_host_sync() -> None:
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert out.dtype == torch.float16 and out.is_cuda and b.scene_cuts == 0
+
+
+def test_graph_cache_runs_eagerly_off_cuda() -> None:
+    from models.backends.cuda_graph import GraphCache
+
+    calls = []
+
+    def fn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return a - b
+
+    g = GraphCache(fn)
+    a, b = torch.rand(2, 3), torch.rand(2, 3)
+    assert torch.equal(g(a, b), a - b) and torch.equal(g(a, b), a - b)
+    assert len(calls) == 2 and not g._graphs and not g.failed  # no capture, no warm-up on a CPU
+    tf = TorchFlow(TorchFlowConfig(cuda_graph=True))
+    x = _photo()
+    torch.testing.assert_close(tf(x, x.roll(1, -1)), TorchFlow()(x, x.roll(1, -1)), atol=0, rtol=0)
+
+
+@pytest.mark.cuda
+def test_cuda_graph_flow_matches_eager() -> None:
+    """Replayed flows equal eager ones, per shape, and earlier results survive later replays."""
+    frames = [to.cuda() for to in _pan(3)]
+    eager, graphed = TorchFlow(), TorchFlow(TorchFlowConfig(cuda_graph=True))
+    first = graphed(frames[1], frames[0])
+    second = graphed(frames[2], frames[1])
+    assert not graphed._graphs.failed and len(graphed._graphs._graphs) == 1
+    torch.testing.assert_close(first, eager(frames[1], frames[0]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(second, eager(frames[2], frames[1]), atol=1e-3, rtol=0)
+    small = [f[..., :96, :160].contiguous() for f in frames]
+    torch.testing.assert_close(graphed(small[1], small[0]), eager(small[1], small[0]), atol=1e-3, rtol=0)
+    assert len(graphed._graphs._graphs) == 2

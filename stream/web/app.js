@@ -222,7 +222,7 @@ async function start() {
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") setStatus("live", "live");
-      if (pc.connectionState === "failed") { setStatus("connection failed", "error"); stop(); }
+      if (pc.connectionState === "failed" && !state.janusSub) { setStatus("connection failed", "error"); stop(); }
     };
     if (state.mode === "mirror") {
       state.camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
@@ -235,7 +235,10 @@ async function start() {
         if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix, m.preserve_color);
       };
     } else if (state.janus) {  // --janus: the broadcast comes from Janus, not from this server
-      state.janusSub = await window.stylecastJanus.subscribe(pc, state.janus, waitIceComplete);
+      // Janus restarting / the publisher reconnecting: subscribe again to the new feed
+      const resume = (why) => { stop(true); state.resuming = why; setStatus(`reconnecting (${why})`, "connecting"); setTimeout(() => { if (!state.pc && state.resuming) start(); }, 2000); };
+      state.janusSub = await window.stylecastJanus.subscribe(pc, state.janus, waitIceComplete, resume);
+      state.resuming = null;
       $("stop").disabled = false;
       state.statsTimer = setInterval(pollStats, 1000);
       return;
@@ -255,6 +258,11 @@ async function start() {
     $("stop").disabled = false;
     state.statsTimer = setInterval(pollStats, 1000);
   } catch (err) {
+    if (state.resuming) {  // Janus or the publisher not back yet: keep trying
+      stop(true); setStatus(`reconnecting (${state.resuming})`, "connecting");
+      setTimeout(() => { if (!state.pc && state.resuming) start(); }, 2000);
+      return;
+    }
     showError(err.message || String(err));
     setStatus("error", "error");
     stop(true);
@@ -271,7 +279,7 @@ function stop(keepStatus) {
   $("remote").srcObject = null; $("local").srcObject = null;
   $("local").classList.add("hidden"); $("placeholder").classList.remove("hidden");
   $("start").disabled = false; $("stop").disabled = true;
-  if (!keepStatus) setStatus("idle", "idle");
+  if (!keepStatus) { setStatus("idle", "idle"); state.resuming = null; }
 }
 
 async function pollStats() {

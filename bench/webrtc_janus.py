@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import aiortc.rtcrtpreceiver as rtcrtpreceiver  # noqa: E402
+from _pytest.outcomes import Skipped  # noqa: E402 - raised by janus_env's namespace helper
 
 from janus_env import JanusEnv, _netns, _teardown, proc_cpu_seconds  # noqa: E402
 from janus_load import start_server, stop_server  # noqa: E402
@@ -103,7 +105,14 @@ def main() -> None:
     a = ap.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
     load0 = os.getloadavg()[0]
-    ns, host_if, _host_ip, ns_ip = _netns(Path(tempfile.mkdtemp()))
+    if shutil.which("janus") is None:
+        print("webrtc_janus: skipped (janus not installed: apt-get install janus)")
+        return
+    try:
+        ns, host_if, _host_ip, ns_ip = _netns(Path(tempfile.mkdtemp()))
+    except Skipped as exc:  # not root / no namespaces: the same reason the tests give
+        print(f"webrtc_janus: skipped ({exc.msg})")
+        return
     cfg_dir = Path(tempfile.mkdtemp(prefix="janus-bench-"))
     write(JanusConfig(address=ns_ip), cfg_dir)
     env = JanusEnv(ns=ns, host_if=host_if, host_ip=_host_ip, ns_ip=ns_ip, config_dir=cfg_dir)

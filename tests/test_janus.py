@@ -69,6 +69,8 @@ def test_serve_rejects_bad_janus_and_ice_flags(capsys):
     assert "expected the HTTP API URL" in capsys.readouterr().err
     assert main(["serve", "--janus", "http://127.0.0.1:8088/janus"]) == 2
     assert "expected --source" in capsys.readouterr().err
+    assert main(["serve", "--source", "sample", "--janus", "http://h/janus", "--janus-page-url", "ws://h"]) == 2
+    assert "--janus-page-url: expected an http(s) URL" in capsys.readouterr().err
     assert main(["serve", "--ice-server", "turn:host:3478"]) == 2
     assert "needs credentials" in capsys.readouterr().err
 

@@ -14,9 +14,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                     "API and media bound to one address, only the VideoRoom plugin and the HTTP transport loaded. "
                     "Then run `janus -F DIR` and `stylecast serve --source ... --janus URL`.")
     p.add_argument("dir", type=Path, help="folder to write (created if missing)")
-    p.add_argument("--address", default="127.0.0.1",
-                   help="IP address for the HTTP API and media (default 127.0.0.1; viewers on other machines need "
-                        "an address they can reach)")
+    p.add_argument("--address", default=None,
+                   help="IP address for the HTTP API and media, one your viewers reach (default: API on 127.0.0.1, "
+                        "media on this machine's own addresses; Janus never offers loopback media candidates)")
     p.add_argument("--http-port", type=int, default=8088, help="TCP port of Janus's HTTP API")
     p.add_argument("--room", type=int, default=1234, help="VideoRoom room id (default 1234)")
     p.add_argument("--rtp-ports", default="20000-20200", help="UDP port range for media (default 20000-20200)")

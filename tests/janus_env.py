@@ -8,6 +8,7 @@ Skips (with the reason) when janus is not installed or namespaces cannot be crea
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -77,13 +78,17 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+_SEQ = itertools.count()  # n < 63 keeps 4n+2 in the /24
+
+
 def _netns(tmp: Path) -> tuple[str, str, str, str]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("Janus test needs root and iproute2 to create a network namespace (Janus offers no loopback candidates)")
-    tag = f"{os.getpid() % 100000}"
+    n = next(_SEQ)  # unique per fixture instance (two modules may overlap during teardown)
+    tag = f"{os.getpid() % 100000}x{n}"
     ns, host_if, ns_if = f"sc-janus-{tag}", f"scjh{tag}", f"scjn{tag}"
     sub = os.getpid() % 250
-    host_ip, ns_ip = f"10.218.{sub}.1", f"10.218.{sub}.2"
+    host_ip, ns_ip = f"10.218.{sub}.{4 * n + 1}", f"10.218.{sub}.{4 * n + 2}"
     try:
         _sh("ip", "netns", "add", ns)
     except (subprocess.CalledProcessError, OSError) as exc:

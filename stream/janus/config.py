@@ -2,8 +2,11 @@
 
 Only what a stylecast broadcast needs is loaded: the HTTP transport (bound to one address) and
 the VideoRoom plugin; every other plugin, transport, logger and event handler found in Janus's
-library folders is disabled (the stock config also opens websockets on 0.0.0.0:8188). ICE is
-restricted to the same address (``ice_enforce_list``), so media and API share one interface.
+library folders is disabled (the stock config also opens websockets on 0.0.0.0:8188). With an
+address, ICE is restricted to it too (``interface``, ``ice_enforce_list``), so media and API
+share one interface. Without one, the API listens on 127.0.0.1 only and media uses the
+machine's own addresses: Janus (like aioice) never offers loopback candidates, so binding media
+to 127.0.0.1 would leave it none.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ KEEP = {"plugins": "libjanus_videoroom.so", "transports": "libjanus_http.so"}
 
 @dataclass(frozen=True)
 class JanusConfig:
-    address: str = "127.0.0.1"
+    address: str | None = None  # None: API on 127.0.0.1, media on the machine's non-loopback addresses
     http_port: int = 8088
     room: int = 1234
     rtp_ports: tuple[int, int] = (20000, 20200)
@@ -36,7 +39,10 @@ class JanusConfig:
 
     def __post_init__(self) -> None:
         try:
-            ipaddress.ip_address(self.address)
+            if self.address is not None and ipaddress.ip_address(self.address).is_loopback:
+                raise UserError(f"--address: Janus offers no loopback candidates, so media cannot use {self.address}; "
+                                "give this machine's LAN address, or leave --address out (API on 127.0.0.1, "
+                                "media on the machine's addresses)")
         except ValueError:
             raise UserError(f"--address: expected an IP address such as 192.168.1.10, got {self.address!r}") from None
         if not 0 < self.http_port < 65536:
@@ -49,7 +55,8 @@ class JanusConfig:
 
     @property
     def url(self) -> str:
-        host = f"[{self.address}]" if ":" in self.address else self.address
+        addr = self.address or "127.0.0.1"
+        host = f"[{addr}]" if ":" in addr else addr
         return f"http://{host}:{self.http_port}/janus"
 
 
@@ -75,21 +82,19 @@ def render(cfg: JanusConfig, config_dir: Path) -> dict[str, str]:
     disabled = {k: ",".join(m for m in _modules(lib, k) if m != KEEP.get(k)) for k in _KNOWN}
     folders = "" if lib is None else "".join(
         f'\t{k}_folder = "{lib}/{k}"\n' for k in ("plugins", "transports", "events", "loggers"))
+    interface = f'\tinterface = "{cfg.address}"\n' if cfg.address else ""
+    enforce = f'\tice_enforce_list = "{cfg.address}"\n' if cfg.address else ""
     main = (
-        "# written by `stylecast janus-config`: HTTP API + VideoRoom only, on one address\n"
+        "# written by `stylecast janus-config`: HTTP API + VideoRoom only\n"
         "general: {\n"
-        f'\tconfigs_folder = "{config_dir}"\n{folders}'
-        f'\tinterface = "{cfg.address}"\n'
+        f'\tconfigs_folder = "{config_dir}"\n{folders}{interface}'
         "\tdebug_level = 4\n"
         "\tsession_timeout = 60\n"
         "}\n"
         "media: {\n"
         f'\trtp_port_range = "{cfg.rtp_ports[0]}-{cfg.rtp_ports[1]}"\n'
         "}\n"
-        "nat: {\n"
-        "\tnice_debug = false\n"
-        f'\tice_enforce_list = "{cfg.address}"\n'
-        "}\n"
+        f"nat: {{\n\tnice_debug = false\n{enforce}}}\n"
         f'plugins: {{\n\tdisable = "{disabled["plugins"]}"\n}}\n'
         f'transports: {{\n\tdisable = "{disabled["transports"]}"\n}}\n'
         f'loggers: {{\n\tdisable = "{disabled["loggers"]}"\n}}\n'
@@ -97,7 +102,7 @@ def render(cfg: JanusConfig, config_dir: Path) -> dict[str, str]:
     )
     http = (
         "general: {\n\tjson = \"indented\"\n\tbase_path = \"/janus\"\n\thttp = true\n"
-        f"\tport = {cfg.http_port}\n\tip = \"{cfg.address}\"\n\thttps = false\n}}\n"
+        f"\tport = {cfg.http_port}\n\tip = \"{cfg.address or '127.0.0.1'}\"\n\thttps = false\n}}\n"
         "admin: {\n\tadmin_base_path = \"/admin\"\n\tadmin_http = false\n\tadmin_https = false\n}\n"
         "cors: {\n}\n"
     )

@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from stream.janus.publisher import page_webrtc, start_publisher
 from stream.server.broadcast import Broadcaster
 from stream.server.config import ServerConfig
-from stream.janus.publisher import page_webrtc, start_publisher
 from stream.server.context import ServerContext
 from stream.server.peers import PeerRegistry
 from stream.server.responses import error, read_json

@@ -56,6 +56,8 @@ class ServerConfig:
             raise ValueError(f"preserve_color must be in [0,1], got {self.preserve_color}")
         if self.janus_url is not None and not self.janus_url.startswith(("http://", "https://")):
             raise ValueError(f"--janus: expected the HTTP API URL such as http://127.0.0.1:8088/janus, got {self.janus_url!r}")
+        if self.janus_page_url is not None and not self.janus_page_url.startswith(("http://", "https://")):
+            raise ValueError(f"--janus-page-url: expected an http(s) URL, got {self.janus_page_url!r}")
         if self.janus_url is not None and self.source is None:
             raise ValueError("--janus publishes the broadcast: expected --source (or --demo) as well")
         if not 0 < self.janus_room < 2**53:

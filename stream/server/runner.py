@@ -62,6 +62,13 @@ async def serve_async(config: ServerConfig, *, stylizer_factory: StylizerFactory
             announce(f"  viewers (no token needed): {u['viewers']}")
             announce(f"  broadcast control token:   {config.token}")
             announce(f"  control page:              {u['control']}")
+        root = u["page"].rstrip("/")
+        if config.source == "whip":
+            announce(f"  WHIP ingest (OBS: WHIP):   {root}/whip  bearer token: {config.token}")
+        if config.source is not None:
+            announce(f"  WHEP playback:             {root}/whep")
+        if config.janus_url is not None:
+            announce(f"  publishing into Janus:     {config.janus_url} room {config.janus_room} (state in /stats)")
         if config.record_to is not None:
             announce(f"  recording broadcast to:    {config.record_to}")
         announce("  press Ctrl+C to stop")

@@ -230,7 +230,7 @@ async function start() {
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected") setStatus("live", "live");
-      if (pc.connectionState === "failed") { setStatus("connection failed", "error"); stop(); }
+      if (pc.connectionState === "failed" && !state.janusSub) { setStatus("connection failed", "error"); stop(); }
     };
     if (state.mode === "mirror") {
       state.camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
@@ -243,7 +243,10 @@ async function start() {
         if (m.type === "error") showError(m.message); else if (m.style) markStyle(m.style, m.mix, m.preserve_color);
       };
     } else if (state.janus) {  // --janus: the broadcast comes from Janus, not from this server
-      state.janusSub = await window.stylecastJanus.subscribe(pc, state.janus, waitIceComplete);
+      // Janus restarting / the publisher reconnecting: subscribe again to the new feed
+      const resume = (why) => { stop(true); state.resuming = why; setStatus(`reconnecting (${why})`, "connecting"); setTimeout(() => { if (!state.pc && state.resuming) start(); }, 2000); };
+      state.janusSub = await window.stylecastJanus.subscribe(pc, state.janus, waitIceComplete, resume);
+      state.resuming = null;
       $("stop").disabled = false;
       state.statsTimer = setInterval(pollStats, 1000);
       return;
@@ -263,6 +266,11 @@ async function start() {
     $("stop").disabled = false;
     state.statsTimer = setInterval(pollStats, 1000);
   } catch (err) {
+    if (state.resuming) {  // Janus or the publisher not back yet: keep trying
+      stop(true); setStatus(`reconnecting (${state.resuming})`, "connecting");
+      setTimeout(() => { if (!state.pc && state.resuming) start(); }, 2000);
+      return;
+    }
     showError(err.message || String(err));
     setStatus("error", "error");
     stop(true);
@@ -281,7 +289,7 @@ function stop(keepStatus) {
   for (const id of ["s-fps", "s-lat", "s-res"]) $(id).textContent = "–";  // no stale figures after Stop
   $("server-stats").innerHTML = "";
   $("start").disabled = false; $("stop").disabled = true;
-  if (!keepStatus) setStatus("idle", "idle");
+  if (!keepStatus) { setStatus("idle", "idle"); state.resuming = null; }
 }
 
 async function pollStats() {

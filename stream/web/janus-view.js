@@ -15,9 +15,12 @@ window.stylecastJanus = (() => {
   }
 
   // cfg: {url, room, display}; pc: an RTCPeerConnection whose ontrack the caller set.
-  async function subscribe(pc, cfg, waitIce) {
+  // onLost(reason) runs once if Janus goes away, hangs up, or the feed is unpublished (the
+  // stylecast publisher reconnects with a new feed: the caller subscribes again).
+  async function subscribe(pc, cfg, waitIce, onLost) {
     const base = cfg.url.replace(/\/$/, "");
     let closed = false;
+    const lost = (why) => { if (!closed) { close(); if (onLost) onLost(why); } };
     const pending = new Map();  // transaction -> resolve (registered before the POST: events can beat it)
     const sid = (await post(base, { janus: "create", transaction: tx() })).data.id;
     const session = `${base}/${sid}`;
@@ -26,8 +29,13 @@ window.stylecastJanus = (() => {
         try {
           const r = await fetch(`${session}?maxev=1&rid=${Date.now()}`, { cache: "no-cache" });
           const evs = [].concat(await r.json());
-          for (const ev of evs) { const f = pending.get(ev.transaction); if (f && ev.janus !== "ack") f(ev); }
-        } catch (e) { if (!closed) await new Promise((res) => setTimeout(res, 1000)); }
+          for (const ev of evs) {
+            const f = pending.get(ev.transaction);
+            if (f && ev.janus !== "ack") f(ev);
+            const data = (ev.plugindata && ev.plugindata.data) || {};
+            if (ev.janus === "error" || ev.janus === "hangup" || data.unpublished || data.leaving) lost(ev.janus === "error" ? "Janus session lost" : "the broadcast left Janus");
+          }
+        } catch (e) { lost("Janus unreachable"); }
       }
     })();
     const keepalive = setInterval(() => post(session, { janus: "keepalive", transaction: tx() }).catch(() => {}), 25000);
@@ -47,6 +55,7 @@ window.stylecastJanus = (() => {
       fetch(session, { method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
                        body: JSON.stringify({ janus: "destroy", transaction: tx() }) }).catch(() => {});
     };
+    pc.addEventListener("connectionstatechange", () => { if (pc.connectionState === "failed") lost("media connection failed"); });
     try {
       const hid = (await request(session, { janus: "attach", plugin: "janus.plugin.videoroom" })).data.id;
       const handle = `${session}/${hid}`;

@@ -59,6 +59,14 @@ def test_janus_broadcast_view_in_headless_chromium(tmp_path, janus_env):
                 return Math.abs(m[2] - {COLOURS['blue'][2] * 255}) < 30 && Math.abs(m[0] - {COLOURS['blue'][0] * 255}) < 30; }}""",
                                    timeout=20_000, polling=200)
             page.wait_for_function("document.getElementById('s-res').textContent.includes('160')", timeout=10_000)
+            # Janus restarts: the server republishes, the page subscribes again on its own
+            janus_env.stop()
+            page.wait_for_function("document.getElementById('status').textContent.startsWith('reconnecting')",
+                                   timeout=15_000, polling=200)
+            janus_env.start()
+            page.evaluate("window.stylecast.frames = 0")
+            page.wait_for_function("window.stylecast.frames > 10 && window.stylecast.janusSub", timeout=60_000, polling=200)
+            assert near(page.evaluate(MEAN_RGB_JS, "remote"), "blue")
             page.click("#stop")
             assert not errors, errors
         finally:

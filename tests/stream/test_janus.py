@@ -62,6 +62,13 @@ def test_janus_config_cli_writes_minimal_config(tmp_path, capsys):
     assert main(["janus-config", str(tmp_path / "k"), "--address", "not-an-ip"]) == 2
     assert "--address: expected an IP address" in capsys.readouterr().err
     assert main(["janus-config", str(tmp_path / "k"), "--rtp-ports", "9-5"]) == 2
+    assert main(["janus-config", str(tmp_path / "k"), "--address", "127.0.0.1"]) == 2
+    assert "no loopback candidates" in capsys.readouterr().err
+    # default: API on loopback only, media on the machine's addresses (no enforce list)
+    assert main(["janus-config", str(tmp_path / "d")]) == 0
+    assert 'ip = "127.0.0.1"' in (tmp_path / "d" / "janus.transport.http.jcfg").read_text()
+    d = (tmp_path / "d" / "janus.jcfg").read_text()
+    assert "ice_enforce_list" not in d and "interface =" not in d
 
 
 def test_serve_rejects_bad_janus_and_ice_flags(capsys):
@@ -69,6 +76,8 @@ def test_serve_rejects_bad_janus_and_ice_flags(capsys):
     assert "expected the HTTP API URL" in capsys.readouterr().err
     assert main(["serve", "--janus", "http://127.0.0.1:8088/janus"]) == 2
     assert "expected --source" in capsys.readouterr().err
+    assert main(["serve", "--source", "sample", "--janus", "http://h/janus", "--janus-page-url", "ws://h"]) == 2
+    assert "--janus-page-url: expected an http(s) URL" in capsys.readouterr().err
     assert main(["serve", "--ice-server", "turn:host:3478"]) == 2
     assert "needs credentials" in capsys.readouterr().err
 

@@ -108,6 +108,7 @@ def quality(args: argparse.Namespace) -> None:
             ref = vgg_feats(vgg, painting(style, max(frames[0].shape[:2])))[0]
             full: dict[int, tuple[float, torch.Tensor]] = {}
             variants = [(f"{s:g}", RenderScale(scale=s), False) for s in args.scales]
+            variants.append(("1 + temporal", RenderScale(), True))  # what temporal alone costs
             variants.append((f"{args.default_scale:g} + temporal", default, True))
             for label, render, temporal in variants:
                 eng = FrameEngine(render=render)

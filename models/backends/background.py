@@ -20,7 +20,8 @@ Persistence: after each build the torch.compile caches (Inductor/Triton/autotuni
 ``torch.compiler.save_cache_artifacts``) are written to ``<cache_dir>/compile-<key>.bin``, the key
 hashing weights, module structure, bucket shape, dtype, GPU and versions like the TensorRT engine
 cache (:mod:`models.backends.cache`); before a build the file is hot-loaded
-(``load_cache_artifacts``), so a restarted server rebuilds from cache in seconds.
+(``load_cache_artifacts``). Inductor's own cache directory is also put under ``cache_dir``
+(unless ``TORCHINDUCTOR_CACHE_DIR`` is set), so a restarted server rebuilds from disk.
 """
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ class BackgroundCompiled:
         self.device = torch.device(device)
         self._build = build or self._default_build
         self._cache_dir = Path(cache_dir) if cache_dir else None
+        if self._cache_dir is not None and "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+            # Inductor's own on-disk caches (FX graphs, compiled C++/Triton kernels) next to ours,
+            # not in /tmp: measured on the CPU (64x64 light net, loaded 2-core VM) a restart
+            # builds in 21 s from it against 72-75 s from the Mega-Cache file alone, which does
+            # not carry the compiled C++ kernels. Process-wide: read by Inductor at each compile.
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(self._cache_dir / "inductor")
         self._report = report or (lambda line: log.info("%s", line))
         self._ready: dict[tuple[int, int, int], Callable[[Tensor], Tensor]] = {}
         self._state: dict[tuple[int, int, int], str] = {}  # "building" / "failed: ..."

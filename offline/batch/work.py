@@ -102,7 +102,7 @@ class Worker:
             return {"ok": True, **getattr(self, step)(*args, **kwargs)}
         except UserError as exc:
             return {"ok": False, "error": str(exc)}
-        except (OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is this recording's, never the batch's
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
     def prepare(self, spec, split: SplitConfig, *, restart: bool = False) -> dict:

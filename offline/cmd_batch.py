@@ -66,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
 
     split = SplitConfig(chunk_frames=args.chunk_frames, overlap=args.overlap,
                         cut_threshold=None if args.no_cut_split else args.cut_threshold)
+    if args.ray is None and (args.workers not in (None, 1) or args.gpus_per_worker):
+        raise UserError("--workers/--gpus-per-worker: expected --ray auto|local|ADDRESS (without it the batch runs in this process)")
     specs = build_specs(args)
     fault = os.environ.get("STYLECAST_BATCH_FAULT")  # tests: "MARKER:CHUNK:FRAMES", see offline.batch.work
     own_ray = False
     if args.ray is None:
-        if args.workers not in (None, 1) or args.gpus_per_worker:
-            raise UserError("--workers/--gpus-per-worker: expected --ray auto|local|ADDRESS (without it the batch runs in this process)")
         executor = LocalExecutor(args.device)
     else:
         try:

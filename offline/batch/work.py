@@ -102,7 +102,7 @@ class Worker:
             return {"ok": True, **getattr(self, step)(*args, **kwargs)}
         except UserError as exc:
             return {"ok": False, "error": str(exc)}
-        except (OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is this recording's, never the batch's
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
     def prepare(self, spec, split: SplitConfig, *, restart: bool = False) -> dict:
@@ -135,6 +135,13 @@ class Worker:
 
     def run_chunk(self, spec, plan: Plan, index: int, *, progress: Progress | None = None,
                   keep_job: bool = False, fault: str | None = None) -> dict:
+        try:
+            return self._run_chunk(spec, plan, index, progress=progress, keep_job=keep_job, fault=fault)
+        finally:
+            getattr(progress, "flush", lambda: None)()
+
+    def _run_chunk(self, spec, plan: Plan, index: int, *, progress: Progress | None,
+                   keep_job: bool, fault: str | None) -> dict:
         from offline.ruder.pipeline import run_video, stylize_job
 
         hook = self._hook(progress, index, fault)

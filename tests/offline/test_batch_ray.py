@@ -1,7 +1,7 @@
 """``stylecast batch --ray`` on a real local Ray (2 CPUs, no GPU; started once per session by the
 ``ray_local`` fixture): the same files as sequential ``stylecast video`` runs, and a worker killed
 mid-chunk (a fault injected on the chunk's first try) retried by Ray, resuming from its last
-finished frame, with a byte-identical output."""
+finished frame, with bit-identical final frames (the PNGs that get encoded; see results())."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ import pytest
 
 from models.cli import main
 from tests.media_factory import make_video
-from tests.offline.test_batch import FAST, recordings  # noqa: F401  (module fixture: three recordings + video runs)
+from tests.offline.test_batch import FAST, n_frames, recordings, results  # noqa: F401  (recordings: module fixture)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -19,9 +19,10 @@ def test_ray_batch_matches_video_runs(ray_local, recordings, tmp_path: Path,  # 
                                       capsys: pytest.CaptureFixture[str]) -> None:
     src, expected = recordings
     out = tmp_path / "out"
-    assert main(["batch", str(src), "-o", str(out), *FAST, "--ray", "auto", "--workers", "2"]) == 1
+    assert main(["batch", str(src), "-o", str(out), *FAST, "--ray", "auto", "--workers", "2", "--keep-job"]) == 1
     captured = capsys.readouterr()
-    assert {p.name: p.read_bytes() for p in out.glob("*.mp4")} == expected
+    assert {name: results(out / f"{name}.job", "fast") for name in expected} == expected
+    assert [n_frames(out / f"rec{k}.mp4") for k in range(3)] == [5, 6, 7]
     assert "3 done, 0 skipped, 1 failed of 4" in captured.out and "broken.mp4" in captured.out
 
 
@@ -33,18 +34,18 @@ def test_killed_worker_is_retried_and_output_is_identical(ray_local, tmp_path: P
     torch.set_num_threads(1)  # the Ray workers run one thread (num_cpus=1); so does the reference
     long = tmp_path / "long.mp4"
     make_video(long, n=20, width=48, height=32)
-    args = [str(long), *FAST, "--chunk-frames", "8", "--overlap", "3", "--no-cut-split"]
+    args = [str(long), *FAST, "--chunk-frames", "8", "--overlap", "3", "--no-cut-split", "--keep-job"]
     assert main(["batch", *args, "-o", str(tmp_path / "ref")]) == 0  # uninterrupted, in this process
-    ref = (tmp_path / "ref" / "long.mp4").read_bytes()
+    ref = results(tmp_path / "ref" / "long.mp4.job", "batch")
     capsys.readouterr()
 
     marker = tmp_path / "killed"
     # Chunk 1's worker exits (os._exit) after its 5th frame result on the first try only.
     monkeypatch.setenv("STYLECAST_BATCH_FAULT", f"{marker}:1:5")
-    assert main(["batch", *args, "-o", str(tmp_path / "out"), "--ray", "auto", "--workers", "2", "--keep-job"]) == 0
+    assert main(["batch", *args, "-o", str(tmp_path / "out"), "--ray", "auto", "--workers", "2"]) == 0
     assert marker.read_text().startswith("killed chunk 1 after 5 frames")
     assert "(20 frames, 1 shot, 3 chunks)" in capsys.readouterr().out
-    assert (tmp_path / "out" / "long.mp4").read_bytes() == ref
+    assert results(tmp_path / "out" / "long.mp4.job", "batch") == ref and n_frames(tmp_path / "out" / "long.mp4") == 20
     # The retried try resumed: chunk 1's first results were written once, before the kill.
     chunk1 = next((tmp_path / "out" / "long.mp4.job" / "chunks").glob("0001_*"))
     styl = sorted((chunk1 / "out" / "styl").iterdir())

@@ -1,0 +1,86 @@
+"""Peak memory of `stylecast stylize` on a large photo, tiled (default) vs untiled (--tile 0),
+through the CLI in a subprocess each (peak RSS from resource.getrusage of that child).
+
+    python bench/tiling_memory.py [--width 6000 --height 4000] [--style wave] [--untiled]
+
+The photo is a real one (../shared/data/content/chicago.jpg, else the embedded sample frame)
+upscaled to the size asked for and written as JPEG. --untiled also runs --tile 0 (needs the
+memory it measures: ~12 GB at 24 MP). Prints peak RSS (MB), wall time and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, resource, sys, time
+sys.argv = ["stylecast"] + sys.argv[1:]
+import torch
+torch.set_num_threads(int(__import__("os").environ.get("BENCH_THREADS", "2")))
+from models.cli import main
+t = time.perf_counter()
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "seconds": time.perf_counter() - t,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def make_photo(path: Path, width: int, height: int) -> None:
+    import cv2
+    import numpy as np
+
+    src = ROOT.parent / "shared" / "data" / "content" / "chicago.jpg"
+    if src.is_file():
+        img = cv2.imread(str(src))
+    else:
+        sys.path.insert(0, str(ROOT))
+        from models.sample import sample_frames
+
+        img = np.ascontiguousarray(sample_frames(1)[0][..., ::-1])
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def run(photo: Path, out: Path, style: str, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-c", CHILD, "stylize", str(photo), "-o", str(out), "-s", style, "--device", "cpu", *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    if p.returncode != 0 or not p.stdout.strip():
+        return {"rc": p.returncode, "error": p.stderr.strip().splitlines()[-1:] if p.stderr else "", "peak_mb": None}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--width", type=int, default=6000)
+    ap.add_argument("--height", type=int, default=4000)
+    ap.add_argument("--style", default="wave")
+    ap.add_argument("--tile", type=int, default=1024)
+    ap.add_argument("--untiled", action="store_true")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        photo = Path(d) / "photo.jpg"
+        make_photo(photo, a.width, a.height)
+        mp = a.width * a.height / 1e6
+        print(f"photo {a.width}x{a.height} ({mp:.1f} MP), style {a.style}")
+        base = run(Path(d) / "photo.jpg", Path(d) / "small.png", a.style, ["--max-side", "64"])
+        print(f"baseline (same process, 64 px output): peak RSS {base['peak_mb']:.0f} MB")
+        tiled = run(photo, Path(d) / "tiled.png", a.style, ["--tile", str(a.tile)])
+        print(f"tiled --tile {a.tile}: rc {tiled['rc']}, peak RSS {tiled['peak_mb']:.0f} MB, "
+              f"{tiled.get('seconds', float('nan')):.0f} s")
+        if a.untiled:
+            un = run(photo, Path(d) / "untiled.png", a.style, ["--tile", "0"])
+            if un.get("peak_mb"):
+                print(f"untiled --tile 0: rc {un['rc']}, peak RSS {un['peak_mb']:.0f} MB, {un['seconds']:.0f} s; "
+                      f"tiled/untiled memory {tiled['peak_mb'] / un['peak_mb']:.2f}")
+            else:
+                print(f"untiled --tile 0: failed ({un})")
+
+
+if __name__ == "__main__":
+    main()

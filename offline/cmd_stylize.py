@@ -35,6 +35,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="x264 preset: ultrafast ... veryslow; faster presets make bigger files (default: medium)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track (default: copy it)")
     add_pix_fmt(p)
+    p.add_argument("--tile", type=int, default=1024, metavar="N",
+                   help="frames over (1.5 N)^2 pixels (2.4 megapixels for 1024) are stylized in overlapping N-pixel "
+                        "tiles with whole-frame instance-norm statistics, so memory stays bounded; slower (about 5 "
+                        "network passes); 0 never tiles (default: 1024)")
     p.set_defaults(func=run)
 
 
@@ -81,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 
     opts = st.StylizeOptions(batch_size=args.batch_size, max_side=args.max_side,
                              preview=args.preview, crf=args.crf, preset=args.preset,
-                             audio=not args.no_audio, pix_fmt=args.pix_fmt, render=_render(args))
+                             audio=not args.no_audio, pix_fmt=args.pix_fmt, render=_render(args), tile=args.tile)
     is_sample = args.input == "sample"
     inp = Path(args.input)
     image_in = not is_sample and is_image_path(inp)

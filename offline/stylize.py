@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from models.errors import UserError
 from models.guided import RenderScale
 from models.io import (IMAGE_SUFFIXES, VideoWriter, check_output_path, fit_size, read_alpha, read_image,
                        write_image)
+
+if TYPE_CHECKING:
+    from models.nets.tiling import TileConfig
 
 Stylizer = Callable[[Tensor], Tensor]
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -41,6 +44,7 @@ class StylizeOptions:
     preset: str = "medium"  # x264 speed/size trade-off; "veryfast" when the encoder is the bottleneck
     audio: bool = True  # copy the source's audio track (when the source is a file with one)
     pix_fmt: str = "yuv420p"  # H.264 chroma (models.io.video_write.PIX_FMTS): odd sizes are padded to even
+    tile: int = 1024  # frames over (1.5 tile)^2 pixels run in tiles (models.nets.tiling) to bound memory; 0: never
     progress: bool = True
     render: RenderScale | None = None  # network size (models.guided); None = full size
 
@@ -51,6 +55,8 @@ class StylizeOptions:
             raise UserError(f"--preset: expected one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
         if not 0 <= self.crf <= 51:
             raise UserError(f"--crf: expected an integer in [0, 51], got {self.crf}")
+        if self.tile != 0 and (self.tile < 64 or self.tile % 4):
+            raise UserError(f"--tile: expected 0 (never tile) or a multiple of 4 >= 64, got {self.tile}")
         if self.max_side is not None and self.max_side < 16:
             raise UserError(f"--max-side: expected an integer >= 16, got {self.max_side}")
 
@@ -129,10 +135,17 @@ def load_style(name_or_path: str, *, device: torch.device, dtype: torch.dtype,
 
 
 def stylize_batches(frames: Iterable[np.ndarray], stylizer: Stylizer, *, device: torch.device,
-                    dtype: torch.dtype, batch_size: int, size: tuple[int, int], render: RenderScale | None = None
-                    ) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+                    dtype: torch.dtype, batch_size: int, size: tuple[int, int], render: RenderScale | None = None,
+                    tile: int = 0) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
     """Yield ``(inputs_u8, stylized_u8)`` per batch; inputs are resized to ``size=(h, w)``.
-    Each batch goes through :class:`models.engine.FrameEngine` (``render``: the network's size)."""
+    Each batch goes through :class:`models.engine.FrameEngine` (``render``: the network's size).
+    Frames over :attr:`models.nets.tiling.TileConfig.max_pixels` for ``tile`` run tiled instead (one by
+    one, at full size: tiling exists to bound memory, render scale to save time)."""
+    from models.nets.tiling import TileConfig, needs_tiling
+
+    tiles = TileConfig(tile=tile) if tile and needs_tiling(*size, TileConfig(tile=tile)) else None
+    if tiles is not None:
+        batch_size = 1
     engine = FrameEngine(device=device, dtype=dtype, render=render)
     batch: list[np.ndarray] = []
     for f in frames:
@@ -140,13 +153,17 @@ def stylize_batches(frames: Iterable[np.ndarray], stylizer: Stylizer, *, device:
             f = cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
         batch.append(f)
         if len(batch) == batch_size:
-            yield batch, _run(engine, stylizer, batch)
+            yield batch, _run(engine, stylizer, batch, tiles)
             batch = []
     if batch:
-        yield batch, _run(engine, stylizer, batch)
+        yield batch, _run(engine, stylizer, batch, tiles)
 
 
-def _run(engine: FrameEngine, stylizer: Stylizer, batch: list[np.ndarray]) -> np.ndarray:
+def _run(engine: FrameEngine, stylizer: Stylizer, batch: list[np.ndarray], tiles: "TileConfig | None" = None
+         ) -> np.ndarray:
+    if tiles is not None:
+        return _run_tiled(stylizer, batch[0], engine.device, tiles)[None]
+
     def checked(x: Tensor) -> Tensor:
         y = stylizer(x)
         check_frames(y, "stylizer output", like=x)
@@ -157,6 +174,18 @@ def _run(engine: FrameEngine, stylizer: Stylizer, batch: list[np.ndarray]) -> np
     with torch.inference_mode():
         out = engine.process(dict(enumerate(batch)), checked)
     return np.stack([out[i] for i in range(len(batch))])
+
+
+def _run_tiled(stylizer: Stylizer, frame: np.ndarray, device: torch.device, tiles: "TileConfig") -> np.ndarray:
+    """One large frame through :func:`models.nets.tiling.stylize_tiled`, never holding it as floats
+    more than once: the uint8 image goes in as a view, the float result is rounded in place."""
+    from models.nets.tiling import stylize_tiled
+
+    u8 = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1)[None]
+    with torch.inference_mode():
+        y = stylize_tiled(stylizer, u8, tiles)
+        y = y.mul_(255.0).add_(0.5).to(torch.uint8)
+    return np.ascontiguousarray(y[0].permute(1, 2, 0).cpu().numpy())
 
 
 class _Preview:
@@ -214,7 +243,8 @@ def stylize_video(reader: FrameSource, output: str | Path, *, stylizer: Stylizer
             tqdm(total=reader.frame_count, unit="frame", desc="stylizing", file=sys.stderr,
                  disable=not options.progress, leave=False) as bar:
         for inputs, outs in stylize_batches(images(), stylizer, device=device, dtype=dtype,
-                                            batch_size=options.batch_size, size=(h, w), render=options.render):
+                                            batch_size=options.batch_size, size=(h, w), render=options.render,
+                                            tile=options.tile):
             for orig, styl in zip(inputs, outs):
                 writer.write(styl, pts=pts_list[n])
                 if preview is not None:
@@ -237,7 +267,8 @@ def stylize_image(src: str | Path, output: str | Path, *, stylizer: Stylizer,
     h, w = fit_size(img.shape[0], img.shape[1], options.max_side)
     t0 = time.perf_counter()
     ((orig,), out), = stylize_batches([img], stylizer, device=device, dtype=dtype or default_dtype(device),
-                                      batch_size=1, size=(h, w), render=options.render)
+                                      batch_size=1, size=(h, w), render=options.render, tile=options.tile)
+    del img
     write_image(output, out[0], alpha=read_alpha(src, (h, w)))  # RGBA: the colour is stylized, alpha kept
     prev = None
     if options.preview:

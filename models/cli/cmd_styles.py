@@ -21,7 +21,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from models.styles.registry import DEFAULT_STYLE, list_styles, user_styles_dir
+    from models.styles.registry import BUNDLED_DIR, DEFAULT_STYLE, broken_styles, list_styles, user_styles_dir
 
     if args.import_pth:
         from models.styles.checkpoint import import_pth
@@ -39,12 +39,18 @@ def run(args: argparse.Namespace) -> int:
         name = e.name + (" *" if e.name == DEFAULT_STYLE else "")
         colours = "photo" if e.preserve_color == 1.0 else f"photo {e.preserve_color:.0%}" if e.preserve_color else "style"
         rows.append((name, e.preset, e.loss_net or "-", colours, e.source, str(e.path) if args.paths else e.path.name))
+    broken = broken_styles()
+    for name, path, _reason in broken:
+        rows.append((name, "BROKEN", "-", "-", "user" if path.parent != BUNDLED_DIR else "bundled",
+                     str(path) if args.paths else path.name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     print("\nCOLOURS: 'photo' styles keep the input's colours (luminance-only transfer); --preserve-color "
           "0..1 overrides it for any style")
     print(f"* default style; user styles directory: {user_styles_dir()} (STYLECAST_STYLES_DIR)")
+    for name, path, reason in broken:
+        print(f"BROKEN {name} ({path}): {reason}")
     nets = sorted({e.network: e.members for e in list_styles() if e.network}.items())
     for net, members in nets:
         print(f"{net}: multi-style network ({len(members)} styles); blend them live with -s "

@@ -209,7 +209,9 @@ def import_pth(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | No
     try:
         sd = torch.load(str(src), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"{src}: cannot read a .pth state dict ({type(exc).__name__}: {exc})") from exc
+        from models.styles.pth_diagnose import describe_bad_pth
+
+        raise UserError(f"{src}: cannot import: {describe_bad_pth(src, exc)}") from None
     if not isinstance(sd, dict):
         raise UserError(f"{src}: expected a state dict, got {type(sd).__name__}")
     sd = {k: v for k, v in sd.items() if not (k.endswith("running_mean") or k.endswith("running_var")

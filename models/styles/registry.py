@@ -69,6 +69,22 @@ def _scan(directory: Path, source: str) -> dict[str, tuple[Path, dict[str, Any]]
     return out
 
 
+def broken_styles() -> list[tuple[str, Path, str]]:
+    """``(name, path, reason)`` of the ``.safetensors`` files in the bundled and user style
+    directories that cannot be used (corrupt, truncated, not a stylecast checkpoint): listings
+    show them with the reason instead of leaving them out silently."""
+    out = []
+    for directory in (BUNDLED_DIR, user_styles_dir()):
+        if not directory.is_dir():
+            continue
+        for p in sorted(directory.glob("*.safetensors")):
+            try:
+                file_preserve_color(read_metadata(p), p)
+            except UserError as exc:
+                out.append((p.stem, p, str(exc).removeprefix(f"{p}: ")))
+    return out
+
+
 def _entries(stem: str, path: Path, meta: dict[str, Any], source: str) -> list[StyleEntry]:
     try:
         colour = file_preserve_color(meta, path)
@@ -102,6 +118,9 @@ def list_styles() -> list[StyleEntry]:
 
 
 def _unknown(s: str) -> UserError:
+    for name, path, reason in broken_styles():
+        if s in (name, f"{path}") or s.partition(":")[0] == name:
+            return UserError(f"style {s!r}: {path} is broken: {reason}")
     names = ", ".join(e.name for e in list_styles()) or "(none)"
     return UserError(f"unknown style {s!r}: expected a style name ({names}), NET:a=0.7,b=0.3 for a blend, "
                      f"or a path to a .safetensors file")

@@ -136,3 +136,10 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
         raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
                         f"{cfg.batch_size}, {cfg.steps}")
+    # a learning rate above 1 sends Adam's weights to inf/nan at once: a "style" of NaNs was saved
+    if not 0.0 < cfg.lr <= 1.0:
+        raise UserError(f"--lr: expected a number in (0, 1], got {cfg.lr:g}")
+    for name in ("style_weight", "content_weight", "tv_weight"):
+        v = getattr(cfg, name)
+        if v is not None and not 0.0 <= v <= 1e12:
+            raise UserError(f"--{name.replace('_', '-')}: expected a number in [0, 1e12], got {v:g}")

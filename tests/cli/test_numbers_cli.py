@@ -51,3 +51,16 @@ def test_non_finite_or_huge_numbers_are_refused_by_argparse(argv, message, capsy
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_train_refuses_a_learning_rate_that_makes_nan_weights(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("STYLECAST_STYLES_DIR", str(tmp_path / "styles"))
+    style = write_image(tmp_path / "s.png", np.full((32, 32, 3), 90, np.uint8))
+    (tmp_path / "c").mkdir()
+    write_image(tmp_path / "c" / "a.png", np.full((32, 32, 3), 200, np.uint8))
+    for lr in ("1e308", "5"):
+        rc = main(["train", "--style", str(style), "--content", str(tmp_path / "c"), "-o", "x", "--steps", "1",
+                   "--size", "32", "--lr", lr])
+        assert rc == 2
+        assert "--lr: expected a number in (0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "styles").exists() or not any((tmp_path / "styles").iterdir())

@@ -11,7 +11,7 @@ import fractions
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 import av
@@ -116,16 +116,24 @@ async def connect(base_url: str, *, mode: str = "mirror", track: MediaStreamTrac
         await peer.session.close()
         raise
 
+    peer._reader = read_latest(got_track, peer.frames)
+    return peer
+
+
+def read_latest(got_track: "asyncio.Future[MediaStreamTrack]", frames: asyncio.Queue,
+                on_frame: Callable[[], None] = lambda: None) -> asyncio.Task:
+    """Read the track ``got_track`` resolves to into ``frames`` as ``(frame, arrival time)``; when the
+    queue is full the oldest frame is dropped (a slow test reader must not stall the peer)."""
     async def read() -> None:
         remote = await got_track
         try:
             while True:
                 f = await remote.recv()
-                if peer.frames.full():
-                    peer.frames.get_nowait()
-                peer.frames.put_nowait((f, time.monotonic()))
+                on_frame()
+                if frames.full():
+                    frames.get_nowait()
+                frames.put_nowait((f, time.monotonic()))
         except MediaStreamError:
             pass
 
-    peer._reader = asyncio.ensure_future(read())
-    return peer
+    return asyncio.ensure_future(read())

@@ -3,12 +3,13 @@ WHIP/WHEP client does the same against a running server)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
+
+from stream.server.client import read_latest
 
 
 class HttpError(ConnectionError):
@@ -78,17 +79,8 @@ async def whep_play(url: str) -> Session:
     pc.on("track", lambda t: got.done() or got.set_result(t))
     s = await _exchange(url, pc, {})
 
-    async def read() -> None:
-        remote = await got
-        try:
-            while True:
-                f = await remote.recv()
-                s.received += 1
-                if s.frames.full():
-                    s.frames.get_nowait()
-                s.frames.put_nowait((f, time.monotonic()))
-        except MediaStreamError:
-            pass
+    def count() -> None:
+        s.received += 1
 
-    s._reader = asyncio.ensure_future(read())
+    s._reader = read_latest(got, s.frames, on_frame=count)
     return s

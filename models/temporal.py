@@ -53,7 +53,7 @@ class TemporalConfig:
         resolution was the flow's precision, not the mask or the detail restore. A flow error
         of e px on the 320 px grid is e*W/320 px on a W-wide frame, while the network's strokes
         keep their size in pixels, so the warped history lands ever further off its strokes
-        (docs/bench/live.md 7b: tuning half at 854x480, E_warp 0.47x median / 0.80x worst of
+        (docs/bench/live.md 6b: tuning half at 854x480, E_warp 0.47x median / 0.80x worst of
         per-frame with "fast" at 320, 0.16x / 0.22x with "medium" at 640; mask and restore
         ablations moved it by <= 0.1x).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the

@@ -140,6 +140,10 @@ def painting(style: str) -> np.ndarray:
     from models.styles.procedural import RENDERERS, render_style_image
 
     key = style.partition(":")[2] or style
+    if style.endswith(".safetensors"):  # a style file (e.g. a fine-tuned net): its training painting
+        from models.styles.checkpoint import read_metadata
+
+        key = Path(read_metadata(style)["training"]["style_image"]).stem
     if key in RENDERERS:
         return render_style_image(key, size=512, seed=0)
     return cv2.cvtColor(cv2.imread(str(shared_dir() / "data" / "styles" / f"{key}.jpg")), cv2.COLOR_BGR2RGB)
@@ -260,7 +264,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--half", choices=("tuning", "report", "both"), default="both")
     ap.add_argument("--clips", nargs="*", default=None)
-    ap.add_argument("--styles", nargs="*", default=None, help="default: every bundled single-style file")
+    ap.add_argument("--styles", nargs="*", default=None,
+                    help="style specs or .safetensors files (default: every bundled single-style file)")
     ap.add_argument("--members", action="store_true", help="also every member of the bundled multi-style network")
     ap.add_argument("--variants", nargs="*", default=None, help=f"default: {list(VARIANTS)}")
     ap.add_argument("--frames", type=int, default=6)

@@ -57,9 +57,9 @@ class TemporalConfig:
         resolution was the flow's precision, not the mask or the detail restore. A flow error
         of e px on the 320 px grid is e*W/320 px on a W-wide frame, while the network's strokes
         keep their size in pixels, so the warped history lands ever further off its strokes
-        (docs/bench/live.md 7b: tuning half at 854x480, E_warp 0.47x median / 0.80x worst of
-        per-frame with "fast" at 320, 0.16x / 0.22x with "medium" at 640; mask and restore
-        ablations moved it by <= 0.1x).
+        (docs/bench/live.md 6b, tuning half: E_warp of per-frame, median, "fast" at 320 vs
+        "medium" at 640: 0.58x -> 0.22x at 480p, 1.11x -> 0.36x at 720p; mask and restore
+        ablations moved it far less).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the
         backward flow (motion boundaries + out-of-frame), half the flow cost.
     scene_cut_threshold: histogram distance in [0,1] above which history is dropped.

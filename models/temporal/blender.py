@@ -44,55 +44,33 @@ FLOW_ENV = "STYLECAST_FLOW"  # dis|torch|auto: what flow="auto" means (e.g. DIS 
 
 @dataclass(frozen=True)
 class TemporalConfig:
-    """Settings of the live temporal blend.
+    """Settings of the live temporal blend. Why each default is what it is, with the measurements
+    behind it: docs/live.md, "Why the defaults".
 
-    strength: how much reliable pixels lean on the warped previous output, in [0,1]. 0.92 is the
-        measured default (docs/bench/live.md 1c: 3 clips x 6 style networks, with the bicubic
-        history and the "lost" detail rule): E_warp 0.26x per-frame on average, worst 0.48x (a
-        strong bundled style on a nearly static shot), VGG19 Gram matrices within 9.3 % of the
-        per-frame outputs. The window is narrow: 0.90 leaves that static shot at 0.50x, 0.95
-        takes cockatoo + bundled starry_night to 10.2 % Gram deviation.
+    strength: how much reliable pixels lean on the warped previous output, in [0,1].
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
-        estimated on (cost scales with area). "medium" at 640 (issue 17): the blend's fade with
-        resolution was the flow's precision, not the mask or the detail restore. A flow error
-        of e px on the 320 px grid is e*W/320 px on a W-wide frame, while the network's strokes
-        keep their size in pixels, so the warped history lands ever further off its strokes
-        (docs/bench/live.md 6b, tuning half: E_warp of per-frame, median, "fast" at 320 vs
-        "medium" at 640: 0.58x -> 0.22x at 480p, 1.11x -> 0.36x at 720p; mask and restore
-        ablations moved it far less).
+        estimated on (cost scales with area; precision sets how well the history lands on the
+        network's strokes at large frame sizes).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the
         backward flow (motion boundaries + out-of-frame), half the flow cost.
     scene_cut_threshold: histogram distance in [0,1] above which history is dropped.
     photometric_threshold: grey-level difference in [0,1] between the current input and the
-        flow-warped previous input above which a pixel is also unreliable (None disables).
-        DIS smooths flow across object edges, so a freshly uncovered strip inherits the
-        object's motion and passes the forward-backward test; the input frames themselves
-        reveal the error (the mask of Chen et al. 2017, "Coherent online video style transfer").
-    preserve_contrast: a weighted average of two stroke patterns that do not line up has less
-        contrast than either (variance adds with squared weights); applied recursively this
-        washes the style out (measured on cockatoo + "wave": VGG19 Gram style loss +53 % at strength 0.7 without it, +3 % with it).
-        When True the local detail energy of the blend is restored to that of the fresh
-        stylization, in the spirit of the variance-preserving blending of Heitz & Neyret 2018
-        ("High-performance by-example noise using a histogram-preserving blending operator").
+        flow-warped previous input above which a pixel is also unreliable (None disables): DIS
+        smooths flow across object edges, so a freshly uncovered strip inherits the object's
+        motion and passes the forward-backward test (Chen et al. 2017's mask catches it).
+    preserve_contrast: restore the local detail energy a blend of two misaligned stroke patterns
+        loses (variance adds with squared weights; applied recursively it washes the style out),
+        after Heitz & Neyret 2018's variance-preserving blending.
     detail_window: box size (px) separating "detail" from local mean for that correction.
-    detail_target: which detail energy that correction restores. "lost" (default) puts back
-        only the energy the lerp itself removed, alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero
-        where the two patterns agree). "fresh" (the rule before issue #3) raises the blend's
-        energy to the fresh frame's; it also re-sharpens whatever the warped history lost to
-        resampling and averaged-out flicker, and on a nearly static shot that sharpening is
-        what E_warp counts (bunny + bundled starry_night: 0.66x with "fresh" and bilinear
-        history, docs/bench/live.md 1c). "lost" alone, with a bilinear history, lets the style
-        wash out on fast motion instead (cockatoo + wave: Gram deviation 15 %).
-    history_resampling: "bicubic" (default) or "bilinear" interpolation of the previous output
-        when warping it. Bilinear blurs the history a little on every frame, recursively (the
-        TAA history-blur problem; Karis 2014, "High quality temporal supersampling", samples the
-        history with a cubic filter for that reason). A sharp history is what lets the "lost"
-        rule keep the style: +~5 ms per 640x480 frame on a CPU (docs/bench/live.md 4c).
+    detail_target: "lost" puts back only the energy the lerp removed,
+        alpha*(1-alpha)*|d_fresh - d_warped|^2 (zero where the two patterns agree); "fresh" raises
+        the blend's energy to the fresh frame's (the earlier rule).
+    history_resampling: "bicubic" or "bilinear" interpolation of the previous output when warping
+        it; bilinear blurs the history a little on every frame, recursively.
     flow: "dis" (OpenCV DIS on the CPU), "torch" (:class:`models.flow.torch_dis.TorchFlow` on the
         frames' device: on CUDA flow, check, warp and blend stay on the GPU, no host round trip)
-        or "auto": torch for CUDA frames, DIS otherwise (DIS is ~2x faster on a CPU; the torch
-        flow is more accurate, docs/bench/live.md 2b). The environment variable
-        STYLECAST_FLOW=dis|torch overrides "auto". flow_preset applies to DIS only.
+        or "auto": torch for CUDA frames, DIS otherwise. STYLECAST_FLOW=dis|torch overrides
+        "auto". flow_preset applies to DIS only.
     """
 
     strength: float = 0.92

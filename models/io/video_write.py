@@ -43,6 +43,26 @@ _MP4_AUDIO_COPY = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
+def _x264_cpu_cap(codec: str) -> dict[str, str]:
+    """x264 options that keep its output a function of the frames alone (byte-identical files).
+
+    libx264 (core 165 in PyAV 18.1 wheels) reads an uninitialised stack value during encoding
+    (valgrind). With its AVX-512 code that value reaches the bitstream, which then depends on what
+    ran before on the thread: on an AVX-512 CPU 1-5 % of encodes of the same frames differed at
+    48x32 (OpenCV imported), most of them at 320x240. With the AVX2 (and SSE4.2) code, 150 of 150
+    encodes were identical, so x264 is capped at AVX2, which every AVX-512 CPU has; about 11 %
+    slower at 720p (docs/bench/media.md, 2026-12-03). numpy's runtime CPU detection says whether
+    AVX-512 is there; where it is absent or unknown x264 keeps its own detection.
+    """
+    if codec != "libx264":
+        return {}
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as cpu
+    except ImportError:  # numpy < 2 or a future layout: x264 keeps its own CPU detection
+        return {}
+    return {"x264-params": "asm=AVX2"} if cpu.get("AVX512F") and cpu.get("AVX2") else {}
+
+
 def check_output_path(path: str | Path, suffixes: tuple[str, ...]) -> Path:
     """Validate an output path before any work starts (suffix, existing writable directory)."""
     path = Path(path)
@@ -114,7 +134,7 @@ class VideoWriter:
             if codec in ("libx264", "libx265"):
                 # preset trades speed for size at equal quality: on the shared dev VM at 720p,
                 # veryfast encodes 2.5x faster than medium for a 6 % larger file.
-                s.options = {"crf": str(int(crf)), "preset": preset}
+                s.options = {"crf": str(int(crf)), "preset": preset, **_x264_cpu_cap(codec)}
             # Convert with BT.709 and tag it: players assume BT.709 for untagged HD and BT.601
             # for SD, so untagged output would shift colours in one case or the other.
             cc = s.codec_context

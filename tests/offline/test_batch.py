@@ -18,10 +18,10 @@ FAST = ["--method", "fast", "--style", "wave", "--device", "cpu"]
 
 
 def results(job: Path, stage: str) -> dict[str, bytes]:
-    """The final frames of a job, as the PNG bytes that get encoded. Tests compare these rather
-    than the encoded files: libx264 here gives a different bitstream for the same frames in a few
-    % of encodes, even single-threaded (bench/encode_determinism.py), so file bytes would make
-    every byte-identity test flaky without telling anything about stylecast."""
+    """The final frames of a job, as the PNG bytes that get encoded: where a test also compares the
+    encoded files, a mismatch here says the frames differ, there that the encoder does (libx264
+    gave different bitstreams for identical frames on AVX-512 CPUs until models.io.video_write
+    capped its SIMD level; bench/encode_determinism.py, docs/bench/media.md)."""
     files = sorted((job / "out" / stage).glob("*.png"))
     assert files, f"no results in {job}/out/{stage}"
     return {p.name: p.read_bytes() for p in files}
@@ -131,6 +131,9 @@ def test_interrupted_batch_resumes_to_the_same_output(recordings, tmp_path: Path
     monkeypatch.undo()
     assert main(["batch", *args, "-o", str(tmp_path / "out")]) == 0
     assert results(tmp_path / "out" / "long.mp4.job", "batch") == ref and n_frames(tmp_path / "out" / "long.mp4") == 14
+    # and the file itself, byte for byte (libx264 is deterministic since models.io.video_write caps
+    # its SIMD level on AVX-512 CPUs; docs/bench/media.md)
+    assert (tmp_path / "out" / "long.mp4").read_bytes() == (tmp_path / "ref" / "long.mp4").read_bytes()
 
 
 def _two_shot_frames(d: Path, n: int = 16, cut: int = 8) -> None:

@@ -46,6 +46,7 @@ def test_killed_worker_is_retried_and_output_is_identical(ray_local, tmp_path: P
     assert marker.read_text().startswith("killed chunk 1 after 5 frames")
     assert "(20 frames, 1 shot, 3 chunks)" in capsys.readouterr().out
     assert results(tmp_path / "out" / "long.mp4.job", "batch") == ref and n_frames(tmp_path / "out" / "long.mp4") == 20
+    assert (tmp_path / "out" / "long.mp4").read_bytes() == (tmp_path / "ref" / "long.mp4").read_bytes()
     # The retried try resumed: chunk 1's first results were written once, before the kill.
     chunk1 = next((tmp_path / "out" / "long.mp4.job" / "chunks").glob("0001_*"))
     styl = sorted((chunk1 / "out" / "styl").iterdir())

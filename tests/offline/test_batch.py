@@ -94,6 +94,8 @@ def test_batch_matches_video_runs_and_isolates_a_corrupt_input(recordings, tmp_p
     assert sorted(p.name for p in out.glob("*.mp4")) == sorted(expected)
     assert {name: results(out / f"{name}.job", "fast") for name in expected} == expected
     assert [n_frames(out / f"rec{k}.mp4") for k in range(3)] == [5, 6, 7]
+    ref = src.parent / "video"  # the files of the three `stylecast video` runs, byte for byte
+    assert all((out / name).read_bytes() == (ref / name).read_bytes() for name in expected)
     assert "stylecast batch: 3 done, 0 skipped, 1 failed of 4" in captured.out
     line = next(ln for ln in captured.out.splitlines() if "FAILED" in ln)
     assert "broken.mp4" in line and "cannot open" in line and "Traceback" not in captured.err

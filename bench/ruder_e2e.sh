@@ -13,7 +13,7 @@ work=$(mktemp -d)
 w=${STYLECAST_VGG19_WEIGHTS:-.gpu_data/vgg19_imagenet_features.fp16.safetensors}
 t0=$(date +%s.%N)
 "$PY" -c "import sys; from models.cli import main; sys.exit(main())" video .gpu_data/sintel6 -o "$work/out" \
-    --method ruder --style-image .gpu_data/udnie.jpg --loss-weights "$w" "$@" 2>&1 | tr '\r' '\n' | grep -v '^ *$' | tail -n 4
+    --method ruder --style-image .gpu_data/udnie.jpg --loss-weights "$w" --keep-job "$@" 2>&1 | tr '\r' '\n' | grep -v '^ *$' | tail -n 4
 echo "total: $("$PY" -c "import time; print(round(time.time() - $t0, 2))") s for $(ls .gpu_data/sintel6 | wc -l) frames (decode, flows, stylization, output)"
 "$PY" - "$work/out.job" "$t0" <<'PY'
 import sys

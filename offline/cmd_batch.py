@@ -75,14 +75,12 @@ def run(args: argparse.Namespace) -> int:
         executor = LocalExecutor(args.device)
     else:
         try:
-            import ray  # noqa: F401
+            import ray
         except ImportError:
             raise UserError("--ray: Ray is not installed; pip install 'stylecast[cluster]'") from None
         from offline.batch.ray_exec import RayExecutor, connect
 
         own_ray = connect(args.ray)
-        import ray
-
         res = ray.cluster_resources()
         gpus = args.gpus_per_worker
         if gpus is None:
@@ -101,8 +99,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         if own_ray:
-            import ray
-
             ray.shutdown()
     print(summary(recs))
     return 1 if any(r.status == "failed" for r in recs) else 0

@@ -37,6 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.errors import one_line_reason
+from models.io.atomic import write_bytes_atomic
+
 log = logging.getLogger("stylecast.backends")
 
 SIDES = (64, 96, 128, 160, 192, 224, 256, 288, 320, 368, 416, 480, 544, 608, 640, 720, 800, 896, 1024,
@@ -146,7 +149,7 @@ class BackgroundCompiled:
             try:
                 fn = self._build(self.model, height=h, width=w, batch=n)
             except Exception as exc:  # noqa: BLE001 - any failure: that bucket stays eager
-                why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                why = one_line_reason(exc, with_type=True, limit=200)
                 with self._lock:
                     self._state[key] = f"failed: {why}"
                 self._report(f"compile for {n}x3x{h}x{w} failed ({why}); eager keeps serving it")
@@ -206,7 +209,5 @@ def save_compile_cache(path: Path) -> bool:
     if not got:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(got[0])
-    os.replace(tmp, path)
+    write_bytes_atomic(path, got[0])
     return True

@@ -12,6 +12,7 @@ from torch import Tensor
 from models.contracts import check_frames, default_dtype
 from models.errors import InputError, UserError, UserWarning_
 from models.io.atomic import write_bytes_atomic
+from models.io.resize import resize_frame
 from models.io.video_write import check_output_path, write_error
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -61,7 +62,7 @@ def read_alpha(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
     elif a.dtype != np.uint8:
         return None
     if size is not None and a.shape != tuple(size):
-        a = cv2.resize(a, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        a = resize_frame(a, tuple(size))
     return np.ascontiguousarray(a)
 
 

@@ -12,6 +12,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from models.errors import one_line_reason
+
 _PICKLE_PROTOCOL = re.compile(rb"^\x80[\x02-\x05]")
 
 
@@ -74,5 +76,4 @@ def _kind(path: Path, head: bytes) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first[:120]}" if first else type(exc).__name__
+    return one_line_reason(exc, with_type=True, limit=len(type(exc).__name__) + 2 + 120)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from models.errors import UserError
+from models.io.resize import resize_frame
 
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXT = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"}
@@ -39,13 +40,13 @@ def _video_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
                 yield fr
 
 
-def _shrink(im: np.ndarray, short_max: int) -> np.ndarray:
-    import cv2
-
+def shrink(im: np.ndarray, short_max: int) -> np.ndarray:
+    """``im`` downscaled so its shorter side is at most ``short_max`` (training crops are taken
+    from the shorter side; the longest-side limit of models.io.resize is the wrong one here)."""
     h, w = im.shape[:2]
     s = short_max / min(h, w)
     if s < 1:
-        im = cv2.resize(im, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        im = resize_frame(im, (max(1, round(h * s)), max(1, round(w * s))))
     return im
 
 
@@ -63,10 +64,10 @@ def load_content(paths: Sequence[str | Path], *, size: int, max_frames_per_video
     for f in files:
         ext = f.suffix.lower()
         if ext in IMAGE_EXT:
-            out.append(_shrink(read_image_rgb(f), 2 * size))
+            out.append(shrink(read_image_rgb(f), 2 * size))
         elif ext in VIDEO_EXT:
             frames = list(_video_frames(f, max_frames_per_video))[:max_frames_per_video]
-            out += [_shrink(fr, 2 * size) for fr in frames]
+            out += [shrink(fr, 2 * size) for fr in frames]
         else:
             raise UserError(f"--content {f}: expected an image ({sorted(IMAGE_EXT)}) or video "
                             f"({sorted(VIDEO_EXT)}), got {ext or 'no extension'}")

@@ -12,7 +12,6 @@ flow at 480p on one core, which would otherwise be paid on every step).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -22,8 +21,9 @@ from torch import Tensor
 
 from models.flow.consistency import consistency_weights
 from models.flow.estimators import DISConfig, DISFlow
-from models.training.data import _shrink
 from models.flow.warp import inside_mask
+from models.io.atomic import atomic_path
+from models.training.data import shrink
 
 FLOW_PRESET = "medium"
 
@@ -37,10 +37,10 @@ def _pairs_from_video(path: Path, short_side: int, max_pairs: int) -> list[tuple
         out, prev = [], None
         for i, fr in enumerate(reader):
             if prev is not None and (i - 1) % every == 0:
-                out.append((prev, _shrink(fr, short_side)))
+                out.append((prev, shrink(fr, short_side)))
                 if len(out) == max_pairs:
                     break
-            prev = _shrink(fr, short_side) if i % every == 0 else None
+            prev = shrink(fr, short_side) if i % every == 0 else None
     return out
 
 
@@ -75,9 +75,8 @@ def load_video_pairs(paths: Sequence[str | Path], *, size: int, cache_dir: str |
             mask = consistency_weights(bwd, fwd)[0, 0].numpy() > 0.5
             items.append({"a": a, "b": b, "flow": bwd[0].numpy().astype(np.float32), "mask": mask.astype(np.uint8)})
         arrays = {f"{k}{i}": it[k] for i, it in enumerate(items) for k in it}
-        tmp = f.with_name(f.name + ".tmp.npz")
-        np.savez_compressed(tmp, n=len(items), **arrays)
-        os.replace(tmp, f)  # atomic: an interrupted run never leaves a half-written cache
+        with atomic_path(f, keep_suffix=True) as tmp:  # an interrupted run leaves no half-written cache
+            np.savez_compressed(tmp, n=len(items), **arrays)
         out += items
     return out
 

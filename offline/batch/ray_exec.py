@@ -5,6 +5,8 @@ chunk resumes from its last finished frame because every frame is on disk (share
 """
 from __future__ import annotations
 
+from models.errors import one_line_reason
+
 from offline.batch.runner import Task
 from offline.batch.work import Worker
 
@@ -111,7 +113,7 @@ class RayExecutor:
                 out.append((task, self.ray.get(ref)))
                 self.idle.append(actor)
             except self.ray.exceptions.RayError as exc:  # the worker died more often than retries allow
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = one_line_reason(exc)
                 out.append((task, {"ok": False, "error": f"worker failed {self.options['max_task_retries'] + 1} "
                                                        f"times on {task.step} {task.chunk}: {first}"}))
                 self.ray.kill(actor)

@@ -53,6 +53,11 @@ def frames_to_u8(frames: Tensor) -> Tensor:
     return (frames.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
+class StylizerOutputError(ValueError):
+    """The injected stylizer returned something other than a tensor of its input's shape (callers
+    that know the style's name catch this type to say which style)."""
+
+
 @dataclass(frozen=True)
 class Fit:
     """Input fitting done on the device after the upload (the server's): downscale so the longer
@@ -175,7 +180,7 @@ class FrameEngine:
                 prefetch_flow_input(blender, small[i:i + 1])  # queued ahead of the network (models.temporal.blender)
         y = stylizer(small)
         if not isinstance(y, Tensor) or y.shape != small.shape:
-            raise ValueError(f"stylizer: expected output shape {tuple(small.shape)}, "
+            raise StylizerOutputError(f"stylizer: expected output shape {tuple(small.shape)}, "
                              f"got {tuple(getattr(y, 'shape', ())) or type(y).__name__}")
         y = y.to(x.dtype)
         t1 = time.perf_counter()

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from models.nets.color import ColorPreserving, preserve_color
 from models.contracts import default_dtype
-from models.engine import Fit, FrameEngine
+from models.engine import Fit, FrameEngine, StylizerOutputError
 from models.guided import RenderScale
 
 Stylizer = Callable[[Tensor], Tensor]
@@ -168,10 +168,8 @@ class StyleWorker:
             run = fn if preserve_color is None else (lambda x: _with_colors(fn, x, preserve_color))
             try:
                 outs = self.engine.process(dict(enumerate(frames)), run, dict(enumerate(blenders)))
-            except ValueError as exc:
-                if "stylizer: expected output shape" in str(exc):
-                    raise ValueError(f"stylizer {style!r}: {exc}") from None
-                raise
+            except StylizerOutputError as exc:
+                raise ValueError(f"stylizer {style!r}: {exc}") from None
         self.batches.append(len(frames))
         dt = time.perf_counter() - t0
         backend = self._backend_note(fn, frames)

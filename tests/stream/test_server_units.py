@@ -69,6 +69,17 @@ def test_worker_stylizes_off_thread_downscales_to_even_size_and_closes():
     assert w.submit(lambda: 1).exception(1) is not None  # closed: refuses new work
 
 
+def test_worker_names_the_style_whose_network_returns_the_wrong_shape():
+    w = StyleWorker(lambda name: (lambda x: x[..., :-2]), max_side=64)  # crops two columns
+    try:
+        frame = np.full((32, 48, 3), 100, np.uint8)
+        with pytest.raises(ValueError, match=r"stylizer 'crop': stylizer: expected output shape \(1, 3, 32, 48\), "
+                                             r"got \(1, 3, 32, 46\)"):
+            asyncio.run(w.stylize(frame, style="crop"))
+    finally:
+        w.close()
+
+
 def test_stream_state_new_blender_on_style_change_and_validates_strength():
     st = StreamState(style="a", temporal=True, strength=0.5)
     b0 = st.blender

@@ -42,7 +42,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "tensorrt"),
                    help="how the network runs on a GPU: auto = TensorRT > torch.compile > eager, built on the "
                         "first frame of each style (seconds; frames are dropped meanwhile), eager if that fails; "
-                        "on a CPU auto is eager (default: auto)")
+                        "on a CPU auto compiles (bf16 where the CPU has it) in the background while eager serves "
+                        "(STYLECAST_CPU_COMPILE=0: eager) (default: auto)")
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px (default: full size)")
     add_render_scale(p)
     p.set_defaults(func=run)
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mix is not None or sweep:
         spec = _network_spec(spec, args.mix if args.mix is not None else sweep[0])
     from models.backends.accelerated import Accelerated, accelerate
+    from models.backends.background import BackgroundCompiled
 
     def say(line: str) -> None:  # from any thread, without breaking the progress bar
         tqdm.write(f"stylecast live: {line}", file=sys.stderr)
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         from models.cli.render import describe
 
         print(f"render: {describe(render, *loop.last_size)}")
-    if isinstance(loop.stylizer, Accelerated):
+    if isinstance(loop.stylizer, (Accelerated, BackgroundCompiled)):
         print(f"backend: {loop.stylizer.describe()}")
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))

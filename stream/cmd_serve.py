@@ -38,8 +38,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_render_scale(p)
     p.add_argument("--backend", choices=("auto", "eager", "compile"), default="auto",
                    help="how the networks run: compile = torch.compile per style and frame-size bucket, built in "
-                        "the background while eager keeps serving, cached on disk across restarts; auto = compile "
-                        "on a GPU, eager on a CPU (default: auto)")
+                        "the background while eager keeps serving, cached on disk across restarts (bf16 on a CPU "
+                        "that has it); auto = compile, or eager on a CPU with STYLECAST_CPU_COMPILE=0 (default: auto)")
     p.add_argument("--token", help="broadcast control token (default: random, printed at start)")
     p.add_argument("--cert", type=Path, help="TLS certificate (browsers only allow cameras on https or localhost; "
                                              "default: plain http)")

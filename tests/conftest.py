@@ -31,6 +31,10 @@ def cli_without_pyav(*args: str, timeout: float = 240) -> subprocess.CompletedPr
     return subprocess.run([sys.executable, "-c", _NO_PYAV, *args], capture_output=True, text=True,
                           timeout=timeout, cwd=str(ROOT))
 SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
+# `--backend auto` compiles the network in the background on a CPU (10-30 s of C++ build per
+# size): most tests run a few frames, so they keep eager; this is inherited by subprocesses.
+# tests/backends/test_cpu_compile.py runs the real CPU build with it switched on.
+os.environ.setdefault("STYLECAST_CPU_COMPILE", "0")
 
 
 def shared_path(*parts: str) -> Path:

@@ -38,7 +38,8 @@ class BackendSpec:
     # Instance-norm statistics in fp32 with one fused scale/shift (see models.backends.fastnorm).
     fast_norm: bool = False
     compile_mode: str = "reduce-overhead"
-    # Inductor's CPU path compiles C++ for minutes and gains little for this net: opt in only.
+    # Inductor's CPU path compiles C++ for 10-30 s per shape: opt in only (the apps build it in the
+    # background, models.backends.background, where bf16 + compile is ~3x eager fp32).
     cpu_compile: bool = False
     cache_dir: Path | None = None
 

@@ -21,6 +21,8 @@ state of one stream; give each stream / peer its own instance (not thread-safe).
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from models.imgops import box_mean
 from models.contracts import check_frames
 from models.flow.consistency import consistency_weights, motion_boundary
 from models.flow.estimators import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, gray_u8_tensor, scaled_size, to_gray_u8, upsample_flow
@@ -121,6 +124,8 @@ class TemporalBlender:
         graphed = os.environ.get("STYLECAST_FLOW_CUDA_GRAPH") == "1"
         self._torch_flow = TorchFlow(TorchFlowConfig(max_side=self.config.flow_max_side, cuda_graph=graphed))
         self._flow_choice = _resolve_flow(self.config.flow)
+        self._executor: ThreadPoolExecutor | None = None  # the CPU flow's worker thread, made on first prefetch
+        self._dis_lock = threading.Lock()  # one DIS instance: a flow discarded by reset() may still be running
         self.scene_cuts = 0
         self.last_confidence: Tensor | None = None  # (1,1,H,W) of the last blend, for display/debug
         self.reset()
@@ -131,7 +136,8 @@ class TemporalBlender:
         self._prev_gray: np.ndarray | None = None
         self._prev_hist: np.ndarray | None = None
         self._prev_out: Tensor | None = None
-        self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None"] | None = None
+        self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None", Future | None] | None = None
+        self._pending_flow: Future | None = None  # DIS flows of the frame being blended (CPU prefetch)
 
     def uses_torch_flow(self, frame_in: Tensor) -> bool:
         """Whether frames like ``frame_in`` take the torch flow path (see ``TemporalConfig.flow``)."""
@@ -155,33 +161,57 @@ class TemporalBlender:
     def prefetch(self, frame_in: Tensor) -> None:
         """Optional: call with the frame *before* queueing its stylization (results are the same).
 
-        Why: the flow runs on the CPU from a small grey copy of the input. Made inside
-        ``__call__``, that copy's download is queued behind the stylizer's kernels and waits for
-        the whole network, so on a GPU network and flow take turns. Queued here first (on CUDA a
-        non-blocking copy into pinned memory plus an event), ``__call__`` waits only for the
-        copy, and the CPU flow runs while the GPU is still stylizing."""
+        Why: the flow depends only on the input frames, not on the network's output, so it can
+        run while the network runs.
+        - On CUDA the flow's small grey copy, made inside ``__call__``, would be queued behind the
+          stylizer's kernels and wait for the whole network. Queued here first (a non-blocking
+          copy into pinned memory plus an event), ``__call__`` waits only for the copy.
+        - On the CPU both DIS flows start here on the blender's own worker thread (OpenCV
+          releases the GIL), so the flow and the network share the cores instead of taking
+          turns; ``__call__`` waits for them. A scene cut found in ``__call__`` discards them."""
         check_frames(frame_in, "frame_in")
         if self.uses_torch_flow(frame_in):
             return  # the torch flow reads the frame where it is: nothing to download
         h, w = frame_in.shape[-2:]
         small = gray_u8_tensor(frame_in[:1], scaled_size(h, w, self.config.flow_max_side))
-        event = None
+        event, future = None, None
         if small.is_cuda:
             host = torch.empty(small.shape, dtype=torch.uint8, pin_memory=True)
             host.copy_(small, non_blocking=True)
             event = torch.cuda.Event()
             event.record()
             small = host
-        self._prefetched = (_frame_key(frame_in), small, event)
+        elif (self._custom_flow is None and self.config.strength > 0.0 and isinstance(self._prev_gray, np.ndarray)
+              and self._prev_gray.shape == tuple(small.shape[-2:])):
+            gray = np.ascontiguousarray(small.numpy()[0])
+            future = self._flow_worker().submit(self._dis_flows, gray, self._prev_gray)
+        self._prefetched = (_frame_key(frame_in), small, event, future)
+
+    def _flow_worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecast-flow")
+        return self._executor
+
+    def _dis_flows(self, gray: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(backward cur->prev, forward prev->cur or None) DIS flows on the grey grid."""
+        with self._dis_lock:
+            bwd = self._dis.calc_gray(gray, prev)
+            fwd = self._dis.calc_gray(prev, gray) if self.config.check == "fwd-bwd" else None
+        return bwd, fwd
 
     def _gray(self, frame_in: Tensor) -> np.ndarray:
-        """The grey flow input of ``frame_in``: the prefetched one if it is for this frame."""
+        """The grey flow input of ``frame_in``: the prefetched one if it is for this frame (its
+        flows, when started, become ``_pending_flow``)."""
         pre, self._prefetched = self._prefetched, None
+        self._pending_flow = None
         if pre is not None and pre[0] == _frame_key(frame_in):
-            _, small, event = pre
+            _, small, event, future = pre
             if event is not None:
                 event.synchronize()  # the small copy only, not the stylizer queued after it
-            return np.ascontiguousarray(small.cpu().numpy()[0])
+            gray = np.ascontiguousarray(small.cpu().numpy()[0])
+            if future is not None:
+                self._pending_flow = future
+            return gray
         h, w = frame_in.shape[-2:]
         return to_gray_u8(frame_in, scaled_size(h, w, self.config.flow_max_side))[0]
 
@@ -255,8 +285,10 @@ class TemporalBlender:
         else:
             # Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on
             # the DIS grid costs (flow_max_side/W)^2 of full resolution; the mask is upsampled afterwards.
-            bwd = flow_to_tensor(self._dis.calc_gray(gray, self._prev_gray), dev)
-            fwd = flow_to_tensor(self._dis.calc_gray(self._prev_gray, gray), dev) if self.config.check == "fwd-bwd" else None
+            pending, self._pending_flow = self._pending_flow, None
+            bwd_np, fwd_np = pending.result() if pending is not None else self._dis_flows(gray, self._prev_gray)
+            bwd = flow_to_tensor(bwd_np, dev)
+            fwd = flow_to_tensor(fwd_np, dev) if fwd_np is not None else None
             g_cur, g_prev = _gray_tensor(gray, dev), _gray_tensor(self._prev_gray, dev)
         if fwd is not None:
             conf = consistency_weights(bwd, fwd)
@@ -312,21 +344,16 @@ def _luma(frames: Tensor) -> Tensor:
     return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
 
-def _box(t: Tensor, k: int) -> Tensor:
-    """Box mean over k x k (odd) with the window clipped at the border (no padding values)."""
-    return F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False)
-
-
 def restore_detail(blended: Tensor, fresh: Tensor, *, window: int = 9, max_gain: float = 2.0) -> Tensor:
     """Scale the local detail (image minus its ``window`` box mean) of ``blended`` so its local
     energy matches ``fresh``'s; the local mean is kept. Gain is clamped to [1, max_gain]: the
     correction only undoes contrast lost by averaging, it never sharpens beyond the fresh frame.
     Where ``blended == fresh`` (confidence 0) the gain is exactly 1."""
     x, f = blended.float(), fresh.float()
-    both = _box(torch.cat([x, f], 1), window)  # one pooling call for both images
+    both = box_mean(torch.cat([x, f], 1), window)  # one pooling call for both images
     mean_x = both[:, :3]
     d_x, d_f = x - mean_x, f - both[:, 3:]
-    energy = _box(torch.cat([(d_x * d_x).mean(1, keepdim=True), (d_f * d_f).mean(1, keepdim=True)], 1), 2 * window + 1)
+    energy = box_mean(torch.cat([(d_x * d_x).mean(1, keepdim=True), (d_f * d_f).mean(1, keepdim=True)], 1), 2 * window + 1)
     e_x, e_f = energy[:, :1], energy[:, 1:]
     gain = torch.sqrt((e_f + 1e-8) / (e_x + 1e-8)).clamp(1.0, max_gain)
     return (mean_x + gain * d_x).clamp(0.0, 1.0).to(blended.dtype)
@@ -349,10 +376,10 @@ def restore_lost_detail(
     """
     x, diff = blended.float(), fresh.float() - warped.float()
     a = alpha.float()
-    means = _box(torch.cat([x, diff], 1), window)  # d_fresh - d_warped = diff - box(diff)
+    means = box_mean(torch.cat([x, diff], 1), window)  # d_fresh - d_warped = diff - box(diff)
     d_x, d_diff = x - means[:, :3], diff - means[:, 3:]
     lost = a * (1.0 - a) * (d_diff * d_diff).mean(1, keepdim=True)
-    energy = _box(torch.cat([(d_x * d_x).mean(1, keepdim=True), lost], 1), 2 * window + 1)
+    energy = box_mean(torch.cat([(d_x * d_x).mean(1, keepdim=True), lost], 1), 2 * window + 1)
     e_x, e_lost = energy[:, :1], energy[:, 1:]
     gain = torch.sqrt((e_x + e_lost + 1e-8) / (e_x + 1e-8)).clamp(1.0, max_gain)
     return (means[:, :3] + gain * d_x).clamp(0.0, 1.0).to(blended.dtype)

@@ -78,9 +78,12 @@ async def offer(request: web.Request) -> web.Response:
 
 
 def server_backend(choice: str, device: str) -> str:
-    """auto: compile on CUDA (built in the background, models.backends.background), eager on a CPU."""
+    """auto: compile, built in the background (models.backends.background) while eager serves;
+    on a CPU eager when ``STYLECAST_CPU_COMPILE=0``."""
     if choice == "auto":
-        return "compile" if str(device).startswith("cuda") else "eager"
+        from models.backends.background import cpu_compile_enabled
+
+        return "compile" if str(device).startswith("cuda") or cpu_compile_enabled() else "eager"
     return choice
 
 

@@ -116,12 +116,3 @@ def test_engine_blenders_use_the_injected_flow():
     for _ in range(2):
         eng.process_frame(frame, lambda x: x, blender)
     assert calls and all(s == (1, 3, 60, 80) for s in calls)  # at the network's size
-
-
-@pytest.mark.parametrize("shape,r", [((1, 8, 36, 48), 1), ((2, 3, 5, 7), 2), ((1, 1, 4, 4), 3)])
-def test_box_mean_equals_clipped_average_pooling(shape, r):
-    from models.guided import _box
-
-    t = torch.rand(*shape, dtype=torch.float64)
-    ref = F.avg_pool2d(t, 2 * r + 1, stride=1, padding=r, count_include_pad=False)
-    assert torch.allclose(_box(t, r), ref, atol=1e-12)

@@ -318,7 +318,7 @@ def _devices() -> list[str]:
 @pytest.mark.parametrize("inference", [False, True])
 def test_prefetch_gives_the_same_output(device: str, inference: bool) -> None:
     """prefetch() (queue the flow input ahead of the stylizer) changes when the grey copy is
-    made, never the result: bit-identical outputs on a pan, with frames under inference mode too
+    made (on the CPU: when the flows start), never the result: bit-identical outputs on a pan, with frames under inference mode too
     (they keep no version counter); a prefetch for another frame is ignored, not misused."""
     frames = _pan(5).to(device)
     g = torch.Generator().manual_seed(5)
@@ -333,6 +333,8 @@ def test_prefetch_gives_the_same_output(device: str, inference: bool) -> None:
                 pre.prefetch(frames[4:5])
             else:
                 pre.prefetch(frames[i:i + 1])  # a new view of the same frame, as GpuPipeline passes
+            if device == "cpu":  # the CPU prefetch starts both DIS flows on the blender's worker thread
+                assert (pre._prefetched[3] is not None) == (i > 0)
             got = pre(x, s)
             assert torch.equal(got, want), f"frame {i}: max diff {float((got - want).abs().max())}"
             assert pre._prefetched is None  # consumed (or dropped) by the call

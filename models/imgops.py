@@ -1,0 +1,64 @@
+"""Per-frame image arithmetic of the live path with a fast CPU route: :func:`box_mean` (guided
+upsampling, the temporal blend's detail restore) and :func:`resize` (bilinear / bicubic).
+
+Why: PyTorch's CPU kernels for these are slow for a few planes of a video frame (one thread,
+360x480: ``avg_pool2d`` k=3 on 6 planes 11.6 ms; bicubic upsampling of 3 planes to 640x480
+8.3 ms), while OpenCV's running-sum box filter and its resize compute the same values in a
+fraction of that (0.7 ms for the bicubic; docs/bench/render_scale.md §5). So CPU float32 tensors
+that need no gradient go through OpenCV; everything else (CUDA, autograd, other dtypes) through
+PyTorch. Both routes give the same values to float32 rounding (tests/backends/test_imgops.py).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def box_mean(t: Tensor, k: int) -> Tensor:
+    """``(N,C,H,W)`` -> same shape: mean over the k x k window (k odd) clipped at the border."""
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"box_mean: expected an odd window k >= 1, got {k}")
+    if t.dim() != 4:
+        raise ValueError(f"box_mean: expected (N,C,H,W), got shape {tuple(t.shape)}")
+    if k == 1:
+        return t
+    if t.device.type != "cpu" or t.dtype != torch.float32 or (t.requires_grad and torch.is_grad_enabled()):
+        return F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False)
+    n, c, h, w = t.shape
+    src = t.detach().contiguous().reshape(n * c, h, w).numpy()
+    out = np.empty_like(src)
+    for i in range(n * c):
+        cv2.boxFilter(src[i], -1, (k, k), dst=out[i], normalize=False, borderType=cv2.BORDER_CONSTANT)
+    out /= _taps(h, k)[:, None] * _taps(w, k)[None, :]
+    return torch.from_numpy(out).reshape(n, c, h, w)
+
+
+def _taps(n: int, k: int) -> np.ndarray:
+    """Per position along a side of length n: how many of the k window taps fall inside."""
+    r = k // 2
+    i = np.arange(n, dtype=np.float32)
+    return (k - np.clip(r - i, 0, None) - np.clip(i + r - (n - 1), 0, None)).astype(np.float32)
+
+
+_CV_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
+
+
+def resize(t: Tensor, size: tuple[int, int], *, mode: str) -> Tensor:
+    """``F.interpolate(t, size=(h, w), mode=mode, align_corners=False)`` for ``mode`` bilinear or
+    bicubic (OpenCV uses the same pixel-centre convention, cubic a = -0.75 and edge clamping)."""
+    if mode not in _CV_MODES:
+        raise ValueError(f"resize: mode must be one of {tuple(_CV_MODES)}, got {mode!r}")
+    if t.dim() != 4:
+        raise ValueError(f"resize: expected (N,C,H,W), got shape {tuple(t.shape)}")
+    h, w = int(size[0]), int(size[1])
+    if t.device.type != "cpu" or t.dtype != torch.float32 or (t.requires_grad and torch.is_grad_enabled()):
+        return F.interpolate(t, size=(h, w), mode=mode, align_corners=False)
+    n, c = t.shape[:2]
+    src = t.detach().contiguous().reshape(n * c, *t.shape[-2:]).numpy()
+    out = np.empty((n * c, h, w), dtype=np.float32)
+    for i in range(n * c):
+        cv2.resize(src[i], (w, h), dst=out[i], interpolation=_CV_MODES[mode])
+    return torch.from_numpy(out).reshape(n, c, h, w)

@@ -95,7 +95,7 @@ def quality(args: argparse.Namespace) -> None:
     from models.temporal.blender import TemporalBlender
 
     vgg = rn.load_vgg19_features(str(SHARED / "weights" / "vgg19_imagenet_features.fp16.safetensors"))
-    default = RenderScale(scale=args.default_scale)
+    default = RenderScale(scale=args.default_scale, **({} if args.sharpen is None else {"sharpen": args.sharpen}))
     print(f"\n## quality: style loss ratio to the full-size per-frame output (lower = more style), "
           f"content distance to it; every {args.every}th of {args.frames} frames")
     print("| clip | style | render | style ratio | content dist |")
@@ -103,12 +103,14 @@ def quality(args: argparse.Namespace) -> None:
     for clip in args.clips:
         frames = read_clip(clip, args.frames)
         idx = list(range(0, len(frames), args.every))
-        for style in STYLES:
+        for style in args.styles:
             net = load_stylizer(style)
             ref = vgg_feats(vgg, painting(style, max(frames[0].shape[:2])))[0]
             full: dict[int, tuple[float, torch.Tensor]] = {}
-            variants = [(f"{s:g}", RenderScale(scale=s), False) for s in args.scales]
-            variants.append(("1 + temporal", RenderScale(), True))  # what temporal alone costs
+            sharp = {} if args.sharpen is None else {"sharpen": args.sharpen}
+            variants = [(f"{s:g}", RenderScale(scale=s, **sharp), False) for s in ([1.0] if args.no_single else args.scales)]
+            if not args.no_single:
+                variants.append(("1 + temporal", RenderScale(), True))  # what temporal alone costs
             variants.append((f"{args.default_scale:g} + temporal", default, True))
             for label, render, temporal in variants:
                 eng = FrameEngine(render=render)
@@ -183,6 +185,11 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=8)
     ap.add_argument("--speed-frames", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--styles", nargs="+", default=list(STYLES),
+                    help="bundled styles whose painting is in ../shared/data/styles")
+    ap.add_argument("--sharpen", type=float, default=None, help="RenderScale.sharpen (default: the shipped value)")
+    ap.add_argument("--no-single", action="store_true",
+                    help="quality: only full size and the default scale with temporal (skip the per-scale rows)")
     args = ap.parse_args()
     if 1.0 not in args.scales:
         args.scales.insert(0, 1.0)

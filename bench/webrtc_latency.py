@@ -4,6 +4,8 @@
    in-process server (stylizer: TransformerNet light preset, or --style for a registry style);
    reports the server's p50/p99 latency and, as the baseline measured in the same run, the bare
    stylizer forward time at that size (ratio = overhead of decode/convert/queue/encode hand-off).
+   ``--part mirror``: a mirror peer with the server's defaults (temporal on, the device's render
+   scale), eager (baseline) vs ``--backend auto`` (compiled in the background, measured once built).
 2. Fan-out: broadcast of the sample at 30 fps with an identity stylizer (isolates relay + per-viewer
    VP8 encoding, which is what limits viewers; the stylizer runs once per frame whatever the viewer
    count), adding viewers until one falls below 27 fps; also with the light stylizer.
@@ -63,14 +65,21 @@ def forward_ms(device: str, h: int, w: int, reps: int = 3) -> float:
     return 1000 * statistics.median(ts)
 
 
-async def mirror_latency(h: int, w: int, seconds: float, device: str) -> dict:
-    cfg = ServerConfig(style="light", temporal=False, device=device, max_side=max(h, w))
+async def mirror_latency(h: int, w: int, seconds: float, device: str, *, temporal: bool = False,
+                         backend: str = "eager") -> dict:
+    """``backend`` auto/compile: the compiled build (background) is awaited before measuring,
+    its wait returned as ``build_s``; the server's other settings are its defaults."""
+    cfg = ServerConfig(style="light", temporal=temporal, device=device, max_side=max(h, w), backend=backend)
     server = TestServer(create_app(cfg, light_factory(device), styles=["light", "identity"]), host="127.0.0.1")
     await server.start_server()
     try:
         peer = await connect(str(server.make_url("")).rstrip("/"), mode="mirror", track=ArrayTrack(frames_for(h, w)))
         await peer.next_frame(timeout=120)  # model load + first frame
         st = server.app[CTX].peers.get(peer.peer_id).state.stats
+        tb = time.monotonic()
+        while backend != "eager" and not st.backend.startswith("compile") and time.monotonic() - tb < 600:
+            await peer.next_frame(timeout=120)  # eager serves while the compiled build runs
+        build_s = time.monotonic() - tb
         st._lat.clear()
         f0, t0 = st.frames, time.monotonic()
         got = 0
@@ -81,7 +90,8 @@ async def mirror_latency(h: int, w: int, seconds: float, device: str) -> dict:
         fps = (st.frames - f0) / (time.monotonic() - t0)
         await peer.close()
         return {"p50": snap["latency_ms"]["p50"], "p99": snap["latency_ms"]["p99"], "n": snap["latency_ms"]["count"],
-                "server_fps": round(fps, 2), "drops": snap["drops"]}
+                "server_fps": round(fps, 2), "drops": snap["drops"], "client_fps": round(got / seconds, 2),
+                "backend": st.backend, "build_s": round(build_s, 1)}
     finally:
         await server.close()
 
@@ -133,6 +143,8 @@ async def main_async(args) -> None:
           f"load average {os.getloadavg()[0]:.1f} at start")
     if args.part in ("all", "latency"):
         await latency_table(args, sizes)
+    if args.part in ("all", "mirror"):
+        await mirror_table(args, sizes)
     if args.part in ("all", "fanout"):
         await fanout_table(args, sizes)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
@@ -146,6 +158,19 @@ async def latency_table(args, sizes) -> None:
         m = await mirror_latency(h, w, args.seconds, args.device)
         print(f"| {w}x{h} | {fwd:.0f} | {m['p50']:.0f} / {m['p99']:.0f} (n={m['n']}) | {m['p50'] / fwd:.2f} | "
               f"{m['server_fps']} | {m['drops']} |", flush=True)
+    print()
+
+
+async def mirror_table(args, sizes) -> None:
+    """A mirror peer with the server's defaults (temporal on, render scale of the device): eager
+    (the baseline, same run) against --backend auto (compiled in the background; measured once built)."""
+    print("| size | backend | temporal | client fps (frames back / s) | server fps | latency p50 / p99 (ms) | drops | build wait (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w, h in sizes:
+        for backend in ("eager", "auto"):
+            m = await mirror_latency(h, w, args.seconds, args.device, temporal=True, backend=backend)
+            print(f"| {w}x{h} | {backend}: {m['backend']} | on | {m['client_fps']} | {m['server_fps']} | "
+                  f"{m['p50']:.0f} / {m['p99']:.0f} | {m['drops']} | {m['build_s']} |", flush=True)
     print()
 
 
@@ -163,7 +188,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--sizes", default="640x480,1280x720")
     ap.add_argument("--max-viewers", type=int, default=8)
-    ap.add_argument("--part", choices=["all", "latency", "fanout"], default="all")
+    ap.add_argument("--part", choices=["all", "latency", "mirror", "fanout"], default="all")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     asyncio.run(main_async(ap.parse_args()))
     return 0

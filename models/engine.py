@@ -188,7 +188,7 @@ class FrameEngine:
             y = torch.cat([y[i:i + 1] if b is None else b(small[i:i + 1], y[i:i + 1]) for i, b in enumerate(blenders)])
         t2 = time.perf_counter()
         if small is not x:
-            y = guided_upsample(y, small, x, radius=self.render.radius, eps=self.render.eps)
+            y = guided_upsample(y, small, x, radius=self.render.radius, eps=self.render.eps, sharpen=self.render.sharpen)
         t3 = time.perf_counter()
         for stage, ms in (("stylize", t1 - t0), ("temporal", t2 - t1), ("upscale", t3 - t2)):
             self.timings[stage] = self.timings.get(stage, 0.0) + ms * 1e3

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.imgops import box_mean, resize
+from models.imgops import box_mean, gaussian_blur, resize
 
 
 @pytest.mark.parametrize("k", [3, 7, 9])
@@ -43,3 +43,18 @@ def test_resize_matches_interpolate(mode: str, src: tuple[int, int], dst: tuple[
     got = resize(t, dst, mode=mode)
     assert got.shape == want.shape
     assert torch.allclose(got, want, atol=1e-5), float((got - want).abs().max())
+
+
+def test_gaussian_blur_cpu_route_equals_the_torch_route() -> None:
+    t = torch.rand((1, 3, 30, 41), generator=torch.Generator().manual_seed(2))
+    got = gaussian_blur(t, 1.0)  # OpenCV
+    t2 = t.clone().requires_grad_(True)
+    want = gaussian_blur(t2, 1.0).detach()  # autograd: the torch route
+    assert torch.allclose(got, want, atol=1e-5), float((got - want).abs().max())
+    flat = torch.full((1, 1, 9, 9), 0.4)
+    assert torch.allclose(gaussian_blur(flat, 1.0), flat, atol=1e-6)
+    # known value: the centre of an impulse is the kernel's peak, 1/(sum of exp(-x^2/2))^2 for sigma 1
+    imp = torch.zeros(1, 1, 15, 15)
+    imp[0, 0, 7, 7] = 1.0
+    peak = 1.0 / float(torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2).sum()) ** 2
+    assert abs(float(gaussian_blur(imp, 1.0)[0, 0, 7, 7]) - peak) < 1e-6

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""`stylecast live` on the CPU at 640x480 with temporal on: end-to-end fps of the real CLI
+(issue #16's CPU target: >= 15 fps at the default render scale), against baselines in the same run.
+
+Every configuration is the CLI as a subprocess (`stylecast live --source CLIP --sink null
+--device cpu`), temporal on, on an unseen 640x480 clip. Per configuration: one warm-up run of
+3 frames (fills the torch.compile caches on disk, as a user's first start does), a run of 3 frames
+and a run of N frames; figures:
+* wall fps: what the CLI prints, "fps end to end (last 60 frames)" of the N-frame run (steady state);
+* CPU ms / frame: (CPU time of the N-frame run - that of the 3-frame run) / (N - 3), so start-up
+  and the compile cancel out (the steadier figure on a shared machine).
+
+`--backend compile` builds the compiled network on the first frame (blocking), so the N frames
+all run compiled: that is what `--backend auto` (the default) serves once its background build is
+done, which the `auto` row shows directly (a longer run; its first frames are eager).
+
+    python bench/live_cpu.py [--clip nature_forest_hikers.mp4] [--frames 240] [--only LABEL ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
+
+# label -> (CLI arguments, extra environment)
+CONFIGS = {
+    "eager, full size (before #16)": (["--backend", "eager", "--render-scale", "1"], {}),
+    "eager, 0.75": (["--backend", "eager", "--render-scale", "0.75"], {}),
+    "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
+    "compile, 0.75": (["--backend", "compile", "--render-scale", "0.75"], {}),
+    "compile, 0.75, 1 torch thread": (["--backend", "compile", "--render-scale", "0.75"], {"OMP_NUM_THREADS": "1"}),
+    "compile, 0.5": (["--backend", "compile", "--render-scale", "0.5"], {}),
+    "defaults (auto: eager until the background build is done)": ([], {}),
+}
+
+
+def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -> tuple[float, float, str, str]:
+    """(wall fps of the last 60 frames, CPU seconds, per-stage line, backend line) of one run."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), STYLECAST_CPU_COMPILE="1", **env_extra)
+    cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(clip), "--sink", "null",
+           "--device", "cpu", "--max-frames", str(frames), *extra]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=1800)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise SystemExit(f"live failed ({' '.join(extra)}): {p.stderr[-2000:]}")
+    m = re.search(r"([\d.]+) fps end to end", p.stdout)
+    stages = next((ln for ln in p.stdout.splitlines() if "per frame (ms)" in ln), "")
+    stages = stages.split("per frame (ms): ")[-1].split(";")[0]
+    backend = next((ln for ln in p.stdout.splitlines() if ln.startswith("backend:")), "backend: eager")
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return (float(m.group(1)) if m else float("nan")), cpu, stages, backend.split(";")[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clip", default="nature_forest_hikers.mp4")
+    ap.add_argument("--frames", type=int, default=240)
+    ap.add_argument("--auto-frames", type=int, default=500, help="frames of the defaults run (its build happens inside)")
+    ap.add_argument("--only", nargs="*", help="labels (or prefixes) of CONFIGS to run")
+    args = ap.parse_args()
+    clip = SHARED / "data" / "video" / "clips" / args.clip
+    if not clip.is_file():
+        print(f"live_cpu: clip not found: {clip} (needs ../shared)")
+        return 2
+    import torch
+
+    print(f"# live CPU bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.clip}, torch "
+          f"{torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    print("| configuration | wall fps (last 60 frames) | CPU ms / frame | per-stage wall ms | backend |")
+    print("|---|---|---|---|---|")
+    for label, (extra, env_extra) in CONFIGS.items():
+        if args.only and not any(label.startswith(o) for o in args.only):
+            continue
+        n = args.auto_frames if not extra else args.frames
+        live(clip, 3, extra, env_extra)  # warm-up: fills the compile caches
+        _, cpu_short, _, _ = live(clip, 3, extra, env_extra)
+        fps, cpu_long, stages, backend = live(clip, n, extra, env_extra)
+        per = (cpu_long - cpu_short) / (n - 3) * 1e3
+        print(f"| {label} | {fps:.2f} | {per:.0f} | {stages} | {backend} |", flush=True)
+    print(f"load {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

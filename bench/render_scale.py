@@ -67,11 +67,20 @@ def style_loss(g: list[torch.Tensor], ref: list[torch.Tensor]) -> float:
 
 
 def read_clip(name: str, n: int) -> list[np.ndarray]:
+    """``n`` RGB frames of ``name``: a file under data/video or data/video/clips;
+    ``NAME@K`` skips the first K frames (e.g. ``big_buck_bunny_480p_30s.mp4@240``, after the fade)."""
     import av
 
-    out = []
-    with av.open(str(SHARED / "data" / "video" / "clips" / name)) as c:
+    name, _, skip = name.partition("@")
+    path = SHARED / "data" / "video" / name
+    if not path.is_file():
+        path = SHARED / "data" / "video" / "clips" / name
+    out, k = [], 0
+    with av.open(str(path)) as c:
         for fr in c.decode(video=0):
+            k += 1
+            if k <= int(skip or 0):
+                continue
             out.append(np.ascontiguousarray(fr.to_ndarray(format="rgb24")))
             if len(out) == n:
                 break
@@ -132,6 +141,45 @@ def quality(args: argparse.Namespace) -> None:
                       f"{np.mean(dists):.3f} |", flush=True)
 
 
+def flicker(args: argparse.Namespace) -> None:
+    """E_warp (Lai et al. 2018, DIS medium flow of the input, fwd-bwd mask) of the live CPU
+    configuration (FrameEngine at the default scale, temporal on) / that of full-size per-frame
+    output, with and without the upsampling's sharpening: the flicker the CPU defaults leave."""
+    from models.flow.estimators import DISConfig, DISFlow
+    from models.styles.registry import load_stylizer
+    from models.temporal.blender import TemporalBlender, TemporalConfig
+    from models.temporal.metrics import pair_warping_errors
+
+    est = DISFlow(DISConfig(preset="medium", max_side=None))
+    print(f"\n## flicker: E_warp / full-size per-frame E_warp, {args.frames} frames, scale {args.default_scale:g} + temporal")
+    presets = args.flow_presets or []
+    print("| clip | style | full size per frame (E_warp x1e3) | scale + temporal, sharpen 0.25 | scale + temporal, sharpen 0 |"
+          + "".join(f" sharpen 0.25, DIS {p} |" for p in presets))
+    print("|---|---|---|---|---|" + "---|" * len(presets))
+    for clip in args.clips:
+        frames = read_clip(clip, args.frames)
+        x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
+        fl = torch.cat([est(x[i:i + 1], x[i + 1:i + 2]) for i in range(len(x) - 1)])
+        fb = torch.cat([est(x[i + 1:i + 2], x[i:i + 1]) for i in range(len(x) - 1)])
+        for style in args.styles:
+            net = load_stylizer(style)
+            row = []
+            runs = [(RenderScale(), None), (RenderScale(scale=args.default_scale, sharpen=0.25), TemporalConfig()),
+                    (RenderScale(scale=args.default_scale, sharpen=0.0), TemporalConfig())]
+            for p in presets:  # "preset" or "preset:max_side"
+                name, _, side = p.partition(":")
+                cfg = TemporalConfig(flow_preset=name, **({"flow_max_side": int(side)} if side else {}))
+                runs.append((RenderScale(scale=args.default_scale, sharpen=0.25), cfg))
+            for render, cfg in runs:
+                eng = FrameEngine(render=render)
+                blender = TemporalBlender(cfg) if cfg is not None else None
+                out = np.stack([eng.process_frame(f, net, blender) for f in frames])
+                y = torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+                row.append(float(pair_warping_errors(x, y, fl, flow_back=fb).mean()))
+            print(f"| {clip} | {style} | {1e3 * row[0]:.3f} | " + " | ".join(f"{r / row[0]:.3f}x" for r in row[1:]) + " |",
+                  flush=True)
+
+
 def _live_once(clip: str, scale: float, frames: int, threads: int) -> tuple[float, float, str]:
     """(wall fps as the CLI reports it, CPU seconds the child used, the per-stage line)."""
     import resource
@@ -177,7 +225,7 @@ def speed(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("quality", "speed", "all"), default="all")
+    ap.add_argument("--part", choices=("quality", "flicker", "speed", "all"), default="all")
     ap.add_argument("--clips", nargs="+", default=["nature_forest_hikers.mp4"])
     ap.add_argument("--scales", nargs="+", type=float, default=[1.0, 0.75, 0.5, 0.4])
     ap.add_argument("--default-scale", type=float, default=0.5)
@@ -187,6 +235,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--styles", nargs="+", default=list(STYLES),
                     help="bundled styles whose painting is in ../shared/data/styles")
+    ap.add_argument("--flow-presets", nargs="*", help="flicker: extra columns with these DIS presets, PRESET[:MAX_SIDE] "
+                                                      "(e.g. fast, medium:400)")
     ap.add_argument("--sharpen", type=float, default=None, help="RenderScale.sharpen (default: the shipped value)")
     ap.add_argument("--no-single", action="store_true",
                     help="quality: only full size and the default scale with temporal (skip the per-scale rows)")
@@ -199,6 +249,8 @@ def main() -> None:
           f"torch {torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     if args.part in ("quality", "all"):
         quality(args)
+    if args.part in ("flicker", "all"):
+        flicker(args)
     if args.part in ("speed", "all"):
         speed(args)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -18,6 +18,23 @@ def _photo(name: str = "chelsea.png", size: tuple[int, int] = (120, 160)) -> np.
     return np.ascontiguousarray(cv2.resize(bgr, size[::-1], interpolation=cv2.INTER_AREA)[..., ::-1])
 
 
+def test_sharpen_is_an_unsharp_mask_of_the_upsampled_output():
+    """sharpen=s adds s x (out - gaussian_blur(out, 1 px)) before the clamp: a step edge gets
+    the known over/undershoot, flat areas are untouched."""
+    from models.imgops import gaussian_blur
+
+    low = torch.zeros(1, 3, 12, 12)
+    low[..., 6:] = 0.5
+    low = low + 0.25
+    full = F.interpolate(low, size=(24, 24), mode="nearest")
+    plain = guided_upsample(low, low, full)
+    sharp = guided_upsample(low, low, full, sharpen=0.5)
+    want = (plain + 0.5 * (plain - gaussian_blur(plain, 1.0))).clamp(0, 1)
+    assert torch.allclose(sharp, want, atol=1e-6)
+    assert torch.equal(sharp[..., :, :4], plain[..., :, :4])  # flat region: unchanged
+    assert float(sharp.max()) > float(plain.max())  # overshoot at the edge
+
+
 def test_render_scale_sizes():
     assert RenderScale().size(480, 640) == (480, 640) and RenderScale().identity
     assert RenderScale(scale=0.5).size(480, 640) == (240, 320)
@@ -26,7 +43,7 @@ def test_render_scale_sizes():
     assert RenderScale(scale=0.5, max_side=800).size(1080, 1920) == (450, 800)  # the smaller wins
     assert RenderScale(max_side=4000).size(480, 640) == (480, 640)  # never upscaled
     assert RenderScale(scale=0.01).size(100, 100) == (16, 16)  # at least 16 px
-    for bad in (dict(scale=0.0), dict(scale=1.5), dict(max_side=8), dict(eps=0.0)):
+    for bad in (dict(scale=0.0), dict(scale=1.5), dict(max_side=8), dict(eps=0.0), dict(sharpen=-0.1), dict(sharpen=3.0)):
         with pytest.raises(ValueError, match="RenderScale"):
             RenderScale(**bad)
 

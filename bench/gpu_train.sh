@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# On a lent GPU, in ONE call: the `standard` bundled set (issue #8), each style time-boxed.
+# On a lent GPU, in ONE call: the `standard` bundled set (issue #8), each style time-boxed;
+# with the issue #17 knobs below (temporal training, stroke size) the v2 set.
 # Here first: bash bench/gpu_prepare.sh && .venv/bin/python bench/gpu_train_prepare.py, then
 #     run(command="bash bench/gpu_train.sh", carry=[".gpu_data", ".gpu_train"], timeout_s=590)
 # Each style of .gpu_train/styles.tsv trains with its bundled loss net and style weight
@@ -19,6 +20,15 @@ if [ "${SMOKE:-0}" = 1 ]; then
 else
     DEVICE=cuda SIZE=${SIZE:-256} BATCH=${BATCH:-16} PER_STYLE=${PER_STYLE:-55}
 fi
+# Style networks v2 (issue #17), all optional: TEMPORAL_WEIGHT / TEMPORAL_FEATURE_WEIGHT (temporal
+# training; pairs from the still content moved by known motion), STYLE_SCALE (stroke size),
+# INIT_FROM=bundled (fine-tune each style from its bundled weights instead of from scratch: the
+# bundled nets are the light preset, so with PRESET=light; default PRESET=standard).
+PRESET=${PRESET:-standard}
+V2_ARGS=()
+[ -n "${TEMPORAL_WEIGHT:-}" ] && V2_ARGS+=(--temporal-weight "$TEMPORAL_WEIGHT")
+[ -n "${TEMPORAL_FEATURE_WEIGHT:-}" ] && V2_ARGS+=(--temporal-feature-weight "$TEMPORAL_FEATURE_WEIGHT")
+[ -n "${STYLE_SCALE:-}" ] && V2_ARGS+=(--style-scale "$STYLE_SCALE")
 STAGE=$WORK/out  # per-style results; $OUT only gets the archives and summary.txt
 mkdir -p "$OUT" "$WORK" "$STAGE"
 [ -f .gpu_data/vgg19_imagenet_features.fp16.safetensors ] &&
@@ -26,7 +36,7 @@ mkdir -p "$OUT" "$WORK" "$STAGE"
 [ -f .gpu_data/lite0.fp16.pth ] && export STYLECAST_LITE0_WEIGHTS=$PWD/.gpu_data/lite0.fp16.pth
 [ -f .gpu_train/styles.tsv ] || { echo "gpu_train: run bench/gpu_train_prepare.py first" >&2; exit 2; }
 { nvidia-smi --query-gpu=name,memory.total --format=csv 2>&1 || true
-  echo "device=$DEVICE size=$SIZE batch=$BATCH per_style=${PER_STYLE}s"; } | tee "$OUT/summary.txt"
+  echo "device=$DEVICE size=$SIZE batch=$BATCH per_style=${PER_STYLE}s v2: ${V2_ARGS[*]} init=${INIT_FROM:-scratch}"; } | tee "$OUT/summary.txt"
 
 i=0
 pair=()
@@ -34,11 +44,13 @@ while IFS=$'\t' read -r name img loss sw pc; do
     [ -n "$name" ] || continue
     i=$((i + 1))
     rm -rf "$WORK/$name.safetensors" "$WORK/$name.safetensors.work"
+    init=()
+    [ "${INIT_FROM:-}" = bundled ] && init=(--init-from "models/styles/$name.safetensors")
     t0=$SECONDS
     timeout -s INT "$PER_STYLE" "$PY" -m models.cli train --style ".gpu_train/styles/$img" \
-        --content .gpu_train/content --preset standard --loss-net "$loss" --style-weight "$sw" \
+        --content .gpu_train/content --preset "$PRESET" --loss-net "$loss" --style-weight "$sw" \
         --size "$SIZE" --batch-size "$BATCH" --steps 100000 --lr 1e-3 --device "$DEVICE" \
-        --checkpoint-every 500 --preview-every 100000 -o "$WORK/$name.safetensors" > "$STAGE/$name.log" 2>&1
+        --checkpoint-every 500 --preview-every 100000 "${V2_ARGS[@]}" "${init[@]}" -o "$WORK/$name.safetensors" > "$STAGE/$name.log" 2>&1
     rc=$?
     "$PY" - "$name" "$pc" "$WORK" "$STAGE" >> "$STAGE/$name.log" 2>&1 <<'PY'
 import json, sys

@@ -37,6 +37,8 @@ CONFIGS = {
     "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
     "compile, 0.75": (["--backend", "compile", "--render-scale", "0.75"], {}),
     "compile, 0.75, 1 torch thread": (["--backend", "compile", "--render-scale", "0.75"], {"OMP_NUM_THREADS": "1"}),
+    "compile, 0.75, OMP_WAIT_POLICY=PASSIVE": (["--backend", "compile", "--render-scale", "0.75"],
+                                                {"OMP_WAIT_POLICY": "PASSIVE"}),
     "compile, 0.5": (["--backend", "compile", "--render-scale", "0.5"], {}),
     "defaults (auto: eager until the background build is done)": ([], {}),
 }

@@ -137,7 +137,7 @@ class TemporalBlender:
         self._prev_hist: np.ndarray | None = None
         self._prev_out: Tensor | None = None
         self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None", Future | None] | None = None
-        self._pending_flow: Future | None = None  # DIS flows of the frame being blended (CPU prefetch)
+        self._pending_flow: Future | None = None  # (flow, confidence) of the frame being blended (CPU prefetch)
 
     def uses_torch_flow(self, frame_in: Tensor) -> bool:
         """Whether frames like ``frame_in`` take the torch flow path (see ``TemporalConfig.flow``)."""
@@ -166,9 +166,10 @@ class TemporalBlender:
         - On CUDA the flow's small grey copy, made inside ``__call__``, would be queued behind the
           stylizer's kernels and wait for the whole network. Queued here first (a non-blocking
           copy into pinned memory plus an event), ``__call__`` waits only for the copy.
-        - On the CPU both DIS flows start here on the blender's own worker thread (OpenCV
-          releases the GIL), so the flow and the network share the cores instead of taking
-          turns; ``__call__`` waits for them. A scene cut found in ``__call__`` discards them."""
+        - On the CPU both DIS flows and the confidence mask are computed here on the blender's
+          own worker thread (OpenCV and PyTorch release the GIL), so they and the network share
+          the cores instead of taking turns; ``__call__`` waits for them. A scene cut found in
+          ``__call__`` discards them."""
         check_frames(frame_in, "frame_in")
         if self.uses_torch_flow(frame_in):
             return  # the torch flow reads the frame where it is: nothing to download
@@ -184,7 +185,8 @@ class TemporalBlender:
         elif (self._custom_flow is None and self.config.strength > 0.0 and isinstance(self._prev_gray, np.ndarray)
               and self._prev_gray.shape == tuple(small.shape[-2:])):
             gray = np.ascontiguousarray(small.numpy()[0])
-            future = self._flow_worker().submit(self._dis_flows, gray, self._prev_gray)
+            future = self._flow_worker().submit(self._dis_flow_and_confidence, gray, self._prev_gray,
+                                                (h, w), frame_in.device)
         self._prefetched = (_frame_key(frame_in), small, event, future)
 
     def _flow_worker(self) -> ThreadPoolExecutor:
@@ -269,27 +271,37 @@ class TemporalBlender:
     def _flow_and_confidence(self, frame_in: Tensor, gray: np.ndarray | Tensor) -> tuple[Tensor, Tensor]:
         """Backward flow cur->prev at full size and the confidence mask, both on frame_in's device."""
         h, w = frame_in.shape[-2:]
-        dev = frame_in.device
         if self._custom_flow is not None:
             bwd = self._custom_flow(frame_in, self._prev_in).float()
             fwd = self._custom_flow(self._prev_in, frame_in).float() if self.config.check == "fwd-bwd" else None
-            g_cur, g_prev = _luma(frame_in), _luma(self._prev_in)
-        elif isinstance(gray, Tensor):
+            return self._confidence(bwd, fwd, _luma(frame_in), _luma(self._prev_in), (h, w))
+        if isinstance(gray, Tensor):
             # torch flow on the frames' device; both directions in one batched call
             prev = self._prev_gray
             if self.config.check == "fwd-bwd":
                 bwd, fwd = self._torch_flow.grey_flow(torch.cat((gray, prev)), torch.cat((prev, gray))).split(1)
             else:
                 bwd, fwd = self._torch_flow.grey_flow(gray, prev), None
-            g_cur, g_prev = gray, prev
-        else:
-            # Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on
-            # the DIS grid costs (flow_max_side/W)^2 of full resolution; the mask is upsampled afterwards.
-            pending, self._pending_flow = self._pending_flow, None
-            bwd_np, fwd_np = pending.result() if pending is not None else self._dis_flows(gray, self._prev_gray)
-            bwd = flow_to_tensor(bwd_np, dev)
-            fwd = flow_to_tensor(fwd_np, dev) if fwd_np is not None else None
-            g_cur, g_prev = _gray_tensor(gray, dev), _gray_tensor(self._prev_gray, dev)
+            return self._confidence(bwd, fwd, gray, prev, (h, w))
+        pending, self._pending_flow = self._pending_flow, None
+        if pending is not None:  # started by prefetch() while the network ran
+            return pending.result()
+        return self._dis_flow_and_confidence(gray, self._prev_gray, (h, w), frame_in.device)
+
+    def _dis_flow_and_confidence(self, gray: np.ndarray, prev: np.ndarray, size: tuple[int, int],
+                                 device: torch.device) -> tuple[Tensor, Tensor]:
+        """The DIS path: both flows on the grey grid, then the mask. It needs only the input
+        frames, so on the CPU prefetch() runs all of it on the worker thread during the network.
+        Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on the
+        DIS grid costs (flow_max_side/W)^2 of full resolution; the mask is upsampled afterwards."""
+        bwd_np, fwd_np = self._dis_flows(gray, prev)
+        bwd = flow_to_tensor(bwd_np, device)
+        fwd = flow_to_tensor(fwd_np, device) if fwd_np is not None else None
+        return self._confidence(bwd, fwd, _gray_tensor(gray, device), _gray_tensor(prev, device), size)
+
+    def _confidence(self, bwd: Tensor, fwd: Tensor | None, g_cur: Tensor, g_prev: Tensor,
+                    size: tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """(backward flow, confidence) at ``size`` from the flows on their grid (module doc, step 2)."""
         if fwd is not None:
             conf = consistency_weights(bwd, fwd)
         else:
@@ -297,9 +309,9 @@ class TemporalBlender:
         if self.config.photometric_threshold is not None:
             err = (warp(g_prev, bwd) - g_cur).abs()
             conf = conf * (err <= self.config.photometric_threshold).float()
-        if tuple(bwd.shape[-2:]) != (h, w):
-            bwd = upsample_flow(bwd, (h, w))
-            conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
+        if tuple(bwd.shape[-2:]) != tuple(size):
+            bwd = upsample_flow(bwd, size)
+            conf = F.interpolate(conf, size=size, mode="bilinear", align_corners=False)
         return bwd, conf
 
 

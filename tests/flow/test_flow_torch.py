@@ -181,6 +181,14 @@ def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) ->
     def boom(*_a, **_k):  # type: ignore[no-untyped-def]
         raise AssertionError("host read-back in the torch temporal path")
 
+    # models.imgops sends CPU float tensors through OpenCV (host memory read in place, so numpy /
+    # from_numpy there are no transfer); CUDA tensors take its PyTorch route, used here as well.
+    import torch.nn.functional as F
+
+    import models.temporal.blender as blender_module
+
+    monkeypatch.setattr(blender_module, "box_mean",
+                        lambda t, k: F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False))
     for name in ("item", "cpu", "numpy", "tolist"):
         monkeypatch.setattr(torch.Tensor, name, boom)
     for name in ("tensor", "as_tensor", "from_numpy"):  # host data: an upload (a sync) on CUDA

@@ -33,7 +33,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--style-size", type=int, default=384, help="long side of the style image for its Grams")
     p.add_argument("--style-scale", type=float, default=1.0, metavar="F",
                    help="stroke size: the style image's Grams are taken at F x --style-size, so F=2 paints "
-                        "strokes about twice as large (e.g. 2 for 720p output with the default crops)")
+                        "strokes about twice as large (default 1; e.g. 1.5 with --size 320 for 720p output)")
     p.add_argument("--batch-size", type=int, default=4, help="content crops per step")
     p.add_argument("--steps", type=int, default=2000, help="optimizer steps")
     p.add_argument("--style-weight", type=float, default=None,

@@ -90,6 +90,9 @@ def main() -> None:
                                      "(the first frame, scaled to --figure-height)")
     ap.add_argument("--figure-height", type=int, default=180)
     a = ap.parse_args()
+    if not (SHARED / "weights/fast_style").is_dir():
+        raise SystemExit(f"needs the shared data (VGG19, Engstrom's networks, clips): {SHARED} not found; "
+                         f"set STYLECAST_SHARED")
     torch.set_num_threads(a.threads)
     torch.set_grad_enabled(False)
     sys.path.insert(0, str(SHARED / "tools"))

@@ -143,9 +143,9 @@ def validate(cfg: TrainConfig) -> None:
         raise UserError("--temporal-weight: temporal training supports single-style networks only (got several --style)")
     if cfg.init_from and not Path(cfg.init_from).is_file():
         raise UserError(f"--init-from: expected a style file (.safetensors), got missing path {cfg.init_from}")
-    if not 0.0 < cfg.style_scale <= 16.0 or not 16 <= cfg.style_pixels() <= 4096:
-        raise UserError(f"--style-scale: expected a factor in (0, 16] giving a style image of 16-4096 px "
-                        f"(--style-size {cfg.style_size} x {cfg.style_scale:g} = {cfg.style_pixels()} px)")
+    if not 0.0 < cfg.style_scale <= 16.0 or not 16 <= cfg.style_pixels() <= 4096:  # also rejects nan
+        raise UserError(f"--style-scale: expected a factor in (0, 16] giving a style image of 16-4096 px, got "
+                        f"--style-size {cfg.style_size} x {cfg.style_scale:g}")
     if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
         raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
                         f"{cfg.batch_size}, {cfg.steps}")

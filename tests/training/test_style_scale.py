@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from models.errors import UserError
 from models.training import loop as T
 
 
@@ -74,5 +75,9 @@ def test_cli_records_style_scale_and_resume_checks_it(tmp_path: Path, monkeypatc
     capsys.readouterr()
     assert main([*args, "--style-scale", "3"]) == 2
     assert "different settings" in capsys.readouterr().err
-    assert main([*args, "--style-scale", "0", "--fresh"]) == 2
-    assert "--style-scale: expected a factor in (0, 16]" in capsys.readouterr().err
+    for bad in ("0", "-1", "0.1"):  # 0.1 x 48 = 5 px
+        assert main([*args, "--style-scale", bad, "--fresh"]) == 2
+        assert "--style-scale: expected a factor in (0, 16]" in capsys.readouterr().err
+    for bad_f in (float("nan"), float("inf"), 100.0):  # the CLI's float parser already refuses nan/inf
+        with pytest.raises(UserError, match="--style-scale: expected a factor"):
+            T.train(_cfg(tmp_path, output=str(tmp_path / "bad.safetensors"), style_scale=bad_f), progress=False)

@@ -35,7 +35,8 @@ def main() -> None:
     for spec in a.style:
         name, _, image = spec.partition("=")
         meta = style_metadata(name)
-        cfg = TrainConfig(style=image, content=(), output="-", style_size=int(meta["training"].get("style_size", 256)))
+        cfg = TrainConfig(style=image, content=(), output="-", style_size=int(meta["training"].get("style_size", 256)),
+                          style_scale=float(meta["training"].get("style_scale", 1.0)))
         targets = style_targets(cfg, net, torch.device("cpu"))
         model = load_stylizer(name)
         for path, x in zip(a.photo, photos):

@@ -31,6 +31,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    "(or env STYLECAST_VGG16_WEIGHTS / STYLECAST_VGG19_WEIGHTS)")
     p.add_argument("--size", type=int, default=256, help="training crop size (px)")
     p.add_argument("--style-size", type=int, default=384, help="long side of the style image for its Grams")
+    p.add_argument("--style-scale", type=float, default=1.0, metavar="F",
+                   help="stroke size: the style image's Grams are taken at F x --style-size, so F=2 paints "
+                        "strokes about twice as large (default 1; e.g. 1.5 with --size 320 for 720p output)")
     p.add_argument("--batch-size", type=int, default=4, help="content crops per step")
     p.add_argument("--steps", type=int, default=2000, help="optimizer steps")
     p.add_argument("--style-weight", type=float, default=None,
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     multi = len(styles) > 1
     cfg = TrainConfig(style="" if multi else styles[0][1], content=tuple(args.content), output=str(out), name=out.stem,
                       preset=args.preset, loss_net=args.loss_net, loss_weights=args.loss_weights, size=args.size,
-                      style_size=args.style_size, batch_size=args.batch_size, steps=args.steps,
+                      style_size=args.style_size, style_scale=args.style_scale, batch_size=args.batch_size, steps=args.steps,
                       style_weight=args.style_weight if args.style_weight is not None else sw,
                       content_weight=args.content_weight, tv_weight=args.tv_weight if args.tv_weight is not None else tw,
                       lr=args.lr, seed=args.seed, device=device, checkpoint_every=args.checkpoint_every,

@@ -35,6 +35,10 @@ class TrainConfig:
     loss_weights: str | None = None
     size: int = 256
     style_size: int = 384
+    # Stroke size (issue 17): the Gram targets come from the painting at ``style_scale *
+    # style_size`` long side (:meth:`style_pixels`), so 2 paints strokes ~2x as large; see
+    # docs/training.md "Stroke size".
+    style_scale: float = 1.0
     batch_size: int = 4
     steps: int = 2000
     style_weight: float = 50.0
@@ -73,10 +77,16 @@ class TrainConfig:
         """Member names of a multi-style run."""
         return self.style_names or tuple(Path(p).stem for p in self.styles)
 
+    def style_pixels(self) -> int:
+        """Long side (px) at which the painting's Gram targets are computed."""
+        return round(self.style_size * self.style_scale)
+
     def training_dict(self) -> dict[str, Any]:
         keep = ("loss_net", "size", "style_size", "batch_size", "steps", "style_weight", "content_weight",
                 "tv_weight", "lr", "seed")
         out = {k: getattr(self, k) for k in keep}
+        if self.style_scale != 1.0:
+            out["style_scale"] = self.style_scale
         if self.temporal_weight or self.temporal_feature_weight:
             out.update(temporal_weight=self.temporal_weight, temporal_feature_weight=self.temporal_feature_weight)
         if self.init_from:
@@ -133,6 +143,9 @@ def validate(cfg: TrainConfig) -> None:
         raise UserError("--temporal-weight: temporal training supports single-style networks only (got several --style)")
     if cfg.init_from and not Path(cfg.init_from).is_file():
         raise UserError(f"--init-from: expected a style file (.safetensors), got missing path {cfg.init_from}")
+    if not 0.0 < cfg.style_scale <= 16.0 or not 16 <= cfg.style_pixels() <= 4096:  # also rejects nan
+        raise UserError(f"--style-scale: expected a factor in (0, 16] giving a style image of 16-4096 px, got "
+                        f"--style-size {cfg.style_size} x {cfg.style_scale:g}")
     if cfg.size < 16 or cfg.batch_size < 1 or cfg.steps < 1:
         raise UserError(f"expected --size >= 16, --batch-size >= 1, --steps >= 1; got {cfg.size}, "
                         f"{cfg.batch_size}, {cfg.steps}")

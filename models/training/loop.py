@@ -104,8 +104,8 @@ def image_grams(path: str | os.PathLike, style_size: int, net: LossNetwork, devi
 def style_targets(cfg: TrainConfig, net: LossNetwork, device: torch.device) -> dict[str, torch.Tensor]:
     """Gram targets: ``{tap: (1,C,C)}``, or ``{tap: (n_styles,C,C)}`` for a multi-style run."""
     if not cfg.multi:
-        return image_grams(cfg.style, cfg.style_size, net, device)
-    per_style = [image_grams(p, cfg.style_size, net, device) for p in cfg.styles]
+        return image_grams(cfg.style, cfg.style_pixels(), net, device)
+    per_style = [image_grams(p, cfg.style_pixels(), net, device) for p in cfg.styles]
     return {k: torch.cat([g[k] for g in per_style]) for k in net.style_taps}
 
 

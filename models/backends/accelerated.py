@@ -51,8 +51,8 @@ class Accelerated:
         self.model = model
         self.kind = kind
         self.device = torch.device(device)
-        # the build's dtype on a CPU (default: bf16 where the CPU has it, models.backends.background)
-        self.dtype = dtype or (compile_dtype(self.device) if self.device.type != "cuda" else None)
+        # the build's dtype (default: fp16 on CUDA, bf16 on a CPU that has it; models.backends.background)
+        self.dtype = dtype or compile_dtype(self.device)
         self._report = report or (lambda line: log.info("%s", line))
         if build is None:
             from models.backends import build_backend as build

@@ -18,7 +18,7 @@ so the compile mode is ``max-autotune-no-cudagraphs`` on CUDA.
 
 Precision (:func:`compile_dtype`): the GPU's default (fp16) on CUDA; on a CPU with native bf16
 (AVX512-BF16 or AMX) bfloat16, channels_last, fp32-statistics norm; else fp32. Measured on the
-2-core VM (AVX512-BF16, light net, 2 threads, docs/bench/render_scale.md §5): 480x360 eager fp32
+2-core VM (AVX512-BF16, light net, 2 threads, docs/bench/render_scale.md §8a): 480x360 eager fp32
 95 ms, compiled fp32 51 ms, compiled bf16 28-32 ms (parity 48 dB PSNR against fp32 eager).
 Outputs are returned in the input's dtype.
 

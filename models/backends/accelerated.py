@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from models.backends.background import compile_dtype
 from models.backends.base import Backend
+from models.errors import one_line_reason
 
 log = logging.getLogger("stylecast.backends")
 
@@ -85,7 +86,7 @@ class Accelerated:
         try:
             return backend(frames)
         except Exception as exc:  # noqa: BLE001 - any runtime failure: keep the stream going
-            self._fail(f"{backend.name} failed on a frame ({type(exc).__name__}: {exc})"[:300])
+            self._fail(f"{backend.name} failed on a frame ({one_line_reason(exc, with_type=True, limit=240)})")
             return self.model(frames)
 
     def _build_for(self, key: tuple[int, int, int]) -> Backend | None:
@@ -98,7 +99,7 @@ class Accelerated:
                                                            "compile_mode": "default"}
             backend = self._build(self.model, kind=self.kind, device=self.device, height=h, width=w, batch=n, **extra)
         except Exception as exc:  # noqa: BLE001 - explicit kinds raise BackendUnavailable; anything else too
-            self._fail(f"{self.kind} backend could not be built ({type(exc).__name__}: {exc})"[:300])
+            self._fail(f"{self.kind} backend could not be built ({one_line_reason(exc, with_type=True, limit=280)})")
             return None
         self._backends[key] = backend
         self._report(f"backend: {backend.describe()}")

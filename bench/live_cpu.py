@@ -45,8 +45,9 @@ CONFIGS = {
 
 
 def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -> tuple[float, float, str, str]:
-    """(wall fps of the last 60 frames, CPU seconds, per-stage line, backend line) of one run."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), STYLECAST_CPU_COMPILE="1", **env_extra)
+    """(wall fps of the last 60 frames, CPU seconds, per-stage line, backend line) of one run of
+    `stylecast live --source CLIP --sink null --device cpu --max-frames N EXTRA...`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
     cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(clip), "--sink", "null",
            "--device", "cpu", "--max-frames", str(frames), *extra]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -83,6 +84,7 @@ def main() -> int:
         if args.only and not any(label.startswith(o) for o in args.only):
             continue
         n = args.auto_frames if not extra else args.frames
+        env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
         live(clip, 3, extra, env_extra)  # warm-up: fills the compile caches
         _, cpu_short, _, _ = live(clip, 3, extra, env_extra)
         fps, cpu_long, stages, backend = live(clip, n, extra, env_extra)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
 sys.path.insert(0, str(SHARED / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/live_cpu.py
 
 from models.engine import FrameEngine  # noqa: E402
 from models.guided import RenderScale  # noqa: E402
@@ -182,21 +181,11 @@ def flicker(args: argparse.Namespace) -> None:
 
 def _live_once(clip: str, scale: float, frames: int, threads: int) -> tuple[float, float, str]:
     """(wall fps as the CLI reports it, CPU seconds the child used, the per-stage line)."""
-    import resource
+    from live_cpu import live
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(SHARED / "data" / "video" / "clips" / clip),
-           "--sink", "null", "--device", "cpu", "--max-frames", str(frames), "--render-scale", f"{scale:g}"]
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=900)
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        raise SystemExit(f"live failed: {p.stderr[-2000:]}")
-    m = re.search(r"([\d.]+) fps end to end", p.stdout)
-    line = next((ln for ln in p.stdout.splitlines() if "per frame (ms)" in ln), "")
-    line = line.split("per frame (ms): ")[-1].split(";")[0]
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return (float(m.group(1)) if m else float("nan")), cpu, line
+    fps, cpu, line, _ = live(SHARED / "data" / "video" / "clips" / clip, frames, ["--render-scale", f"{scale:g}"],
+                             {"OMP_NUM_THREADS": str(threads)})
+    return fps, cpu, line
 
 
 def run_live(clip: str, scale: float, frames: int, threads: int) -> tuple[float, float, str]:

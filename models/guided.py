@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from models.imgops import box_mean, gaussian_blur, resize
 from models.contracts import check, check_frames
+from models.imgops import box_mean, gaussian_blur, resize
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class RenderScale:
     eps lets the output follow the input's edges closely; a large one degrades towards bilinear.
     sharpen: unsharp-mask amount (Gaussian sigma 1 px at the full size) on the upsampled output:
     upsampling flattens the strokes' fine texture, which the VGG style loss to the painting
-    counts. Chosen on the tuning clip (docs/bench/render_scale.md §5): at scale 0.75, 0.25 and 0.5
+    counts. Chosen on the tuning clip (docs/bench/render_scale.md §8c): at scale 0.75, 0.25 and 0.5
     gave the same mean ratio over six styles (1.03x vs 1.14x without), 0.25 the better worst case.
     """
 

@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from models.imgops import box_mean
 from models.contracts import check_frames
 from models.flow.consistency import consistency_weights, motion_boundary
 from models.flow.estimators import DISConfig, DISFlow, FlowEstimator, flow_to_tensor, gray_u8_tensor, scaled_size, to_gray_u8, upsample_flow
 from models.flow.torch_dis import TorchFlow, TorchFlowConfig, to_grey
 from models.flow.warp import blend, inside_mask, warp
+from models.imgops import box_mean
 from models.temporal.scenecut import gray_histogram, gray_histogram_tensor, is_scene_cut, scene_cut_tensor
 
 CHECKS = ("fwd-bwd", "bwd")
@@ -194,13 +194,6 @@ class TemporalBlender:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecast-flow")
         return self._executor
 
-    def _dis_flows(self, gray: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(backward cur->prev, forward prev->cur or None) DIS flows on the grey grid."""
-        with self._dis_lock:
-            bwd = self._dis.calc_gray(gray, prev)
-            fwd = self._dis.calc_gray(prev, gray) if self.config.check == "fwd-bwd" else None
-        return bwd, fwd
-
     def _gray(self, frame_in: Tensor) -> np.ndarray:
         """The grey flow input of ``frame_in``: the prefetched one if it is for this frame (its
         flows, when started, become ``_pending_flow``)."""
@@ -294,9 +287,9 @@ class TemporalBlender:
         frames, so on the CPU prefetch() runs all of it on the worker thread during the network.
         Low-resolution flow and mask: the check is per-pixel arithmetic, so computing it on the
         DIS grid costs (flow_max_side/W)^2 of full resolution; the mask is upsampled afterwards."""
-        bwd_np, fwd_np = self._dis_flows(gray, prev)
-        bwd = flow_to_tensor(bwd_np, device)
-        fwd = flow_to_tensor(fwd_np, device) if fwd_np is not None else None
+        with self._dis_lock:
+            bwd = flow_to_tensor(self._dis.calc_gray(gray, prev), device)
+            fwd = flow_to_tensor(self._dis.calc_gray(prev, gray), device) if self.config.check == "fwd-bwd" else None
         return self._confidence(bwd, fwd, _gray_tensor(gray, device), _gray_tensor(prev, device), size)
 
     def _confidence(self, bwd: Tensor, fwd: Tensor | None, g_cur: Tensor, g_prev: Tensor,

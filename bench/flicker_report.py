@@ -91,6 +91,8 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "restore-fresh": TemporalConfig(flow_preset="fast", flow_max_side=320, detail_target="fresh"),
     "no-photometric": TemporalConfig(flow_preset="fast", flow_max_side=320, photometric_threshold=None),
     "mask-bwd-only": TemporalConfig(flow_preset="fast", flow_max_side=320, check="bwd"),
+    # issue 16 (CPU speed): today's default with one DIS flow per frame instead of two
+    "live-bwd": TemporalConfig(check="bwd"),
 }
 
 

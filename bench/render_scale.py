@@ -165,9 +165,10 @@ def flicker(args: argparse.Namespace) -> None:
             row = []
             runs = [(RenderScale(), None), (RenderScale(scale=args.default_scale, sharpen=0.25), TemporalConfig()),
                     (RenderScale(scale=args.default_scale, sharpen=0.0), TemporalConfig())]
-            for p in presets:  # "preset" or "preset:max_side"
-                name, _, side = p.partition(":")
-                cfg = TemporalConfig(flow_preset=name, **({"flow_max_side": int(side)} if side else {}))
+            for p in presets:  # "preset", "preset:max_side" or "preset:max_side:check"
+                name, side, check = (p.split(":") + ["", ""])[:3]
+                cfg = TemporalConfig(flow_preset=name, **({"flow_max_side": int(side)} if side else {}),
+                                     **({"check": check} if check else {}))
                 runs.append((RenderScale(scale=args.default_scale, sharpen=0.25), cfg))
             for render, cfg in runs:
                 eng = FrameEngine(render=render)
@@ -224,7 +225,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--styles", nargs="+", default=list(STYLES),
                     help="bundled styles whose painting is in ../shared/data/styles")
-    ap.add_argument("--flow-presets", nargs="*", help="flicker: extra columns with these DIS presets, PRESET[:MAX_SIDE] "
+    ap.add_argument("--flow-presets", nargs="*", help="flicker: extra columns with these DIS presets, PRESET[:MAX_SIDE[:CHECK]] "
                                                       "(e.g. fast, medium:400)")
     ap.add_argument("--sharpen", type=float, default=None, help="RenderScale.sharpen (default: the shipped value)")
     ap.add_argument("--no-single", action="store_true",

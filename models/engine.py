@@ -11,6 +11,14 @@ The temporal step runs at the network's size because its cost (warp, mask, detai
 with area like the network's, and the guided upsampling that follows takes its edges from the
 full-size *input*, which is as stable as the input itself.
 
+On the CPU :meth:`FrameEngine.submit` runs the front half (upload, fit, render scale, network)
+in the caller and hands the back half (temporal step, guided upsampling, float->uint8) to the
+engine's one finisher thread, so a caller that submits frame t+1 before collecting frame t
+(``stylecast live`` does) runs t+1's network while t is blended and upsampled: on a 2-core
+machine the two halves take about the same CPU time, and overlapped they cost about one
+(docs/bench/render_scale.md §9). The finisher runs batches in submission order, so per-stream
+temporal state sees its frames in order. ``process`` (submit + wait) behaves as before.
+
 On CUDA each batch goes: host memcpy into a pinned buffer -> async upload on an upload stream ->
 compute on the current stream -> async download on a download stream into a pinned buffer, with
 events ordering the three. Buffers form a ring of ``depth`` slots per shape (double-buffering by
@@ -25,7 +33,9 @@ swaps styles and the server serves many styles, and each stream owns its blender
 """
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Mapping, Sequence
 
@@ -92,23 +102,30 @@ class _Slot:
 
 @dataclass
 class PendingBatch:
-    """Result handle of :meth:`FrameEngine.submit`; :meth:`result` waits for the download."""
+    """Result handle of :meth:`FrameEngine.submit`; :meth:`result` waits for the download (CUDA)
+    or for the finisher thread's back half (CPU). ``timings``: ms per stage of this batch, complete
+    once :meth:`result` has returned."""
 
     ids: list[Hashable]
-    _groups: list[tuple[list[Hashable], "_Slot | None", "np.ndarray | None"]] = field(default_factory=list)
+    # per group of equal-size frames: (ids, CUDA slot, host array, CPU back-half future)
+    _groups: list[tuple[list[Hashable], "_Slot | None", "np.ndarray | None", "Future | None"]] = field(default_factory=list)
     _out: dict[Hashable, np.ndarray] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     def done(self) -> bool:
-        return self._out is not None or all(s is None or s.done.query() for _, s, _ in self._groups)
+        return self._out is not None or all(
+            (s is None or s.done.query()) and (f is None or f.done()) for _, s, _, f in self._groups)
 
     def result(self) -> dict[Hashable, np.ndarray]:
         if self._out is None:
             out: dict[Hashable, np.ndarray] = {}
-            for ids, slot, arr in self._groups:
+            for ids, slot, arr, fut in self._groups:
                 if slot is not None:
                     slot.done.synchronize()
                     arr = slot.pinned_out.numpy().copy()  # the slot is reused: copy out now
                     slot.owner = None
+                elif fut is not None:
+                    arr = fut.result()
                 out.update({sid: arr[i] for i, sid in enumerate(ids)})
             self._out = {sid: out[sid] for sid in self.ids}
             self._groups = []
@@ -131,8 +148,10 @@ class FrameEngine:
     ``flow``: the optical flow of the temporal step, injected into the blenders made by
     :meth:`blender` (callers may also pass blenders of their own).
     ``fit``: input fitting after the upload (:class:`Fit`; default none).
-    ``timings``: ms per stage of the last call (upload, stylize, temporal, upscale, download);
-    on CUDA these are host times (enqueue), the download one includes the wait for the GPU.
+    ``timings``: ms per stage of the last collected batch (upload, stylize, temporal, upscale,
+    download; of each submitted batch: ``PendingBatch.timings``); on CUDA these are host times
+    (enqueue), the download one includes the wait for the GPU; on the CPU temporal, upscale and
+    download are the finisher thread's.
     Frames should be C-contiguous, as decoders and ``cv2`` return them: a strided view costs
     ~8-12 ms per 1080p frame in the host copy into the pinned buffer instead of ~0.2-0.6 ms.
     """
@@ -151,6 +170,8 @@ class FrameEngine:
         self._cuda = self.device.type == "cuda"
         self._rings: dict[tuple[int, int, int], tuple[list[_Slot], list[int]]] = {}
         self.timings: dict[str, float] = {}
+        self._finisher_pool: ThreadPoolExecutor | None = None
+        self._finisher_lock = threading.Lock()
         if self._cuda:
             self._up = torch.cuda.Stream(self.device)
             self._down = torch.cuda.Stream(self.device)
@@ -169,10 +190,15 @@ class FrameEngine:
                        blenders: Sequence[Blender | None] | None = None) -> Tensor:
         """``(N,3,H,W)`` float frames -> stylized, same shape and dtype: render scale, stylizer,
         ``blenders[i]`` (or None) on frame i at the network's size, guided upsampling."""
+        self.timings = timings = {}
+        small, y = self._front(x, stylizer, blenders, timings)
+        return self._back(x, small, y, blenders, timings)
+
+    def _front(self, x: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None,
+               timings: dict[str, float]) -> tuple[Tensor, Tensor]:
+        """Render scale + network: ``(small input, network output)``."""
         t0 = time.perf_counter()
-        h, w = x.shape[-2:]
-        size = self.render.size(h, w)
-        small = downscale(x, size)
+        small = downscale(x, self.render.size(*x.shape[-2:]))
         if blenders:
             if len(blenders) != x.shape[0]:
                 raise ValueError(f"blenders: expected one per frame ({x.shape[0]}), got {len(blenders)}")
@@ -182,16 +208,20 @@ class FrameEngine:
         if not isinstance(y, Tensor) or y.shape != small.shape:
             raise StylizerOutputError(f"stylizer: expected output shape {tuple(small.shape)}, "
                              f"got {tuple(getattr(y, 'shape', ())) or type(y).__name__}")
-        y = y.to(x.dtype)
-        t1 = time.perf_counter()
+        _add(timings, "stylize", t0)
+        return small, y.to(x.dtype)
+
+    def _back(self, x: Tensor, small: Tensor, y: Tensor, blenders: Sequence[Blender | None] | None,
+              timings: dict[str, float]) -> Tensor:
+        """Temporal step at the network's size + guided upsampling to ``x``'s size."""
+        t0 = time.perf_counter()
         if blenders and any(b is not None for b in blenders):
             y = torch.cat([y[i:i + 1] if b is None else b(small[i:i + 1], y[i:i + 1]) for i, b in enumerate(blenders)])
-        t2 = time.perf_counter()
+        _add(timings, "temporal", t0)
+        t0 = time.perf_counter()
         if small is not x:
             y = guided_upsample(y, small, x, radius=self.render.radius, eps=self.render.eps, sharpen=self.render.sharpen)
-        t3 = time.perf_counter()
-        for stage, ms in (("stylize", t1 - t0), ("temporal", t2 - t1), ("upscale", t3 - t2)):
-            self.timings[stage] = self.timings.get(stage, 0.0) + ms * 1e3
+        _add(timings, "upscale", t0)
         return y
 
     # -- uint8 frames on the host ------------------------------------------------------------
@@ -202,47 +232,89 @@ class FrameEngine:
     def process(self, frames: Mapping[Hashable, np.ndarray], stylizer: Stylizer,
                 blenders: Mapping[Hashable, Blender | None] | None = None) -> dict[Hashable, np.ndarray]:
         pending = self.submit(frames, stylizer, blenders)
+        return self.collect(pending)
+
+    def collect(self, pending: PendingBatch) -> dict[Hashable, np.ndarray]:
+        """``pending.result()``; its stage timings become :attr:`timings` (the last collected batch)."""
         t0 = time.perf_counter()
         out = pending.result()
         if self._cuda:
-            self.timings["download"] = self.timings.get("download", 0.0) + (time.perf_counter() - t0) * 1e3
+            _add(pending.timings, "download", t0)
+        self.timings = pending.timings
         return out
 
     def submit(self, frames: Mapping[Hashable, np.ndarray], stylizer: Stylizer,
                blenders: Mapping[Hashable, Blender | None] | None = None) -> PendingBatch:
         """Frames of one size are stacked into one forward pass; ``blenders[id]`` (None or
-        missing: no temporal step) is that stream's temporal state."""
-        self.timings = {}
+        missing: no temporal step) is that stream's temporal state. On the CPU the network runs
+        here and the rest on the finisher thread (module doc); errors of the front half (bad
+        frames, a failing stylizer) raise here, those of the back half from ``result()``."""
         groups: dict[tuple[int, int], list[Hashable]] = {}
         for sid, f in frames.items():
             groups.setdefault(check_u8_frame(f, sid).shape[:2], []).append(sid)
         pending = PendingBatch(ids=list(frames))
+        timings = pending.timings
         for (h, w), ids in groups.items():
             bl = [blenders.get(sid) for sid in ids] if blenders else None
             if self._cuda:
-                pending._groups.append((ids, self._run_cuda(frames, ids, h, w, stylizer, bl, pending), None))
-            else:
-                t0 = time.perf_counter()
-                u8 = torch.from_numpy(frames[ids[0]][None] if len(ids) == 1 else np.stack([frames[s] for s in ids]))
-                self._add("upload", t0)
-                out = self._compute(u8, stylizer, bl)
-                t0 = time.perf_counter()
-                pending._groups.append((ids, None, out.numpy()))
-                self._add("download", t0)
+                pending._groups.append((ids, self._run_cuda(frames, ids, h, w, stylizer, bl, pending), None, None))
+                continue
+            t0 = time.perf_counter()
+            u8 = torch.from_numpy(frames[ids[0]][None] if len(ids) == 1 else np.stack([frames[s] for s in ids]))
+            with torch.no_grad():
+                x = self.fit(frames_from_u8(u8, self.dtype))
+                _add(timings, "upload", t0)
+                small, y = self._front(x, stylizer, bl, timings)
+            # Grad mode is per thread: the finisher runs in the caller's (inference mode or no_grad).
+            inference = torch.is_inference_mode_enabled()
+            pending._groups.append((ids, None, None, self._finisher().submit(
+                self._finish_cpu, x, small, y, bl, timings, inference)))
         return pending
 
-    def _add(self, stage: str, t0: float) -> None:
-        self.timings[stage] = self.timings.get(stage, 0.0) + (time.perf_counter() - t0) * 1e3
+    def when_done(self, pending: PendingBatch, callback: Callable[[PendingBatch], None]) -> None:
+        """Call ``callback(pending)`` when ``pending.result()`` is ready or about to be: on the
+        CPU on the finisher thread right after the batch's back half (so a server's worker
+        thread can take the next frame meanwhile), on CUDA here (its ``result()`` waits for the
+        download)."""
+        if self._cuda or all(fut is None for *_, fut in pending._groups):
+            callback(pending)  # its pending.result() waits for the download
+            return
+        self._finisher().submit(callback, pending)  # FIFO on one thread: after the back half
+
+    def _finisher(self) -> ThreadPoolExecutor:
+        with self._finisher_lock:
+            if self._finisher_pool is None:
+                self._finisher_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecast-finish")
+            return self._finisher_pool
+
+    def _finish_cpu(self, x: Tensor, small: Tensor, y: Tensor, blenders: Sequence[Blender | None] | None,
+                    timings: dict[str, float], inference: bool) -> np.ndarray:
+        with torch.inference_mode() if inference else torch.no_grad():
+            out = self._back(x, small, y, blenders, timings)
+            t0 = time.perf_counter()
+            arr = frames_to_u8(out).numpy()
+            _add(timings, "download", t0)
+        return arr
+
+    def close(self) -> None:
+        """Stop the finisher thread (pending batches finish first). The engine stays usable: a
+        later CPU submit starts a new one."""
+        with self._finisher_lock:
+            pool, self._finisher_pool = self._finisher_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     @torch.no_grad()
-    def _compute(self, u8: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None) -> Tensor:
+    def _compute(self, u8: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None,
+                 timings: dict[str, float]) -> Tensor:
         t0 = time.perf_counter()
         x = self.fit(frames_from_u8(u8, self.dtype))
-        self._add("upload", t0)
-        y = self.stylize_tensor(x, stylizer, blenders)
+        _add(timings, "upload", t0)
+        small, y = self._front(x, stylizer, blenders, timings)
+        y = self._back(x, small, y, blenders, timings)
         t0 = time.perf_counter()
         out = frames_to_u8(y)
-        self._add("download", t0)
+        _add(timings, "download", t0)
         return out
 
     def _slot(self, n: int, h: int, w: int) -> _Slot:
@@ -277,8 +349,8 @@ class FrameEngine:
             u8 = slot.pinned_in.to(self.device, non_blocking=True)
         compute.wait_stream(self._up)
         u8.record_stream(compute)  # allocated on the upload stream, consumed on compute
-        self._add("upload", t0)
-        out = self._compute(u8, stylizer, blenders)
+        _add(owner.timings, "upload", t0)
+        out = self._compute(u8, stylizer, blenders, owner.timings)
         self._down.wait_stream(compute)
         with torch.cuda.stream(self._down):
             slot.pinned_out.copy_(out, non_blocking=True)
@@ -286,3 +358,7 @@ class FrameEngine:
             slot.done.record(self._down)
         slot.owner = owner
         return slot
+
+
+def _add(timings: dict[str, float], stage: str, t0: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - t0) * 1e3

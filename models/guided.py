@@ -75,6 +75,8 @@ def downscale(frames: Tensor, size: tuple[int, int]) -> Tensor:
     """Area-averaged resize (no aliasing) to ``size=(h, w)``; the frames themselves if equal."""
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
+    if frames.dtype == torch.float32:
+        return resize(frames, size, mode="area")  # OpenCV's box prefilter on the CPU (models.imgops)
     return F.interpolate(frames, size=size, mode="area")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.cli.options import add_device, add_preserve_color
+from models.cli.options import add_device, add_preserve_color, add_threads
 from models.cli.render import add_render_scale
 
 
@@ -46,6 +46,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "(STYLECAST_CPU_COMPILE=0: eager) (default: auto)")
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px (default: full size)")
     add_render_scale(p)
+    add_threads(p)
     p.set_defaults(func=run)
 
 
@@ -70,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     from models.devices import pick_device
 
     device = pick_device(args.device)
+    from models.cli.options import apply_cpu_threads
+
+    threads_note = apply_cpu_threads(args.threads, device)
     from models.cli.render import render_from_args
 
     render = render_from_args(args, device)
@@ -154,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"render: {describe(render, *loop.last_size)}")
     if isinstance(loop.stylizer, (Accelerated, BackgroundCompiled)):
         print(f"backend: {loop.stylizer.describe()}")
+    if threads_note:
+        print(threads_note)
     if hasattr(stylizer, "mix_dict") and not sweep:
         print("style blend: " + ", ".join(f"{k} {v:.0%}" for k, v in stylizer.mix_dict().items()))
     return 0

@@ -73,6 +73,14 @@ class FrameSlot:
             self._cv.notify_all()
             return item
 
+    def poll(self) -> Captured | None:
+        """The waiting item, or None at once when there is none."""
+        with self._cv:
+            item, self._item = self._item, None
+            if item is not None:
+                self._cv.notify_all()
+            return item
+
     def close(self) -> None:
         with self._cv:
             self._closed = True
@@ -86,6 +94,9 @@ class LoopConfig:
     stall_timeout_s: float = 5.0  # no frame for this long from a device source -> stop with a message
     max_side: int | None = None  # downscale input so the longer side is at most this
     join_timeout_s: float = 5.0
+    # submit the next waiting frame before collecting the one in flight (LiveLoop._work says why);
+    # a key press then lands on the frame after next at worst
+    overlap: bool = True
 
 
 class LiveLoop:
@@ -169,6 +180,7 @@ class LiveLoop:
             try:
                 self.sink.close(ok=ok and not failed)
             finally:
+                self.engine.close()
                 # Closing also unblocks a driver stuck in read(); only then wait for it again.
                 self.source.close()
                 if self._thread.is_alive():
@@ -185,33 +197,68 @@ class LiveLoop:
         return self.stats
 
     def _work(self) -> None:
+        """Frame t+1 is submitted to the engine before frame t is collected when it is already
+        waiting: on the CPU its network then runs while t is blended and upsampled on the
+        engine's finisher thread (models.engine), on CUDA the host prepares it while the GPU works.
+        When no frame is waiting, t is collected at once, so a slow camera adds no latency."""
         limit = self.config.max_frames
-        while limit is None or self.stats.processed < limit:
-            t_wait = time.perf_counter()
-            try:
-                item = self._slot.get(timeout=self.config.stall_timeout_s)
-            except TimeoutError:
-                if self.source.is_device:
-                    raise SourceLost(f"{self.source.name} delivered no frame for {self.config.stall_timeout_s:.0f} s "
-                                     f"(unplugged or stalled)") from None
-                continue  # a slow file/decoder is not an error
-            if item is None:
-                return
-            t0 = time.perf_counter()
-            image = item.image if isinstance(item.image, np.ndarray) else np.asarray(item.image)
-            out = self.engine.process_frame(np.ascontiguousarray(image), self.stylizer, self.temporal)
-            t4 = time.perf_counter()
-            self.last_size = (int(out.shape[0]), int(out.shape[1]))
-            keep = self.sink.write(out)
-            t5 = time.perf_counter()
-            self.stats.scene_cuts = getattr(self.temporal, "scene_cuts", 0)
-            self.stats.dropped = self._slot.dropped
-            ms = {"wait": (t0 - t_wait) * 1000, **self.engine.timings, "sink": (t5 - t4) * 1000}
-            self.stats.record(FrameTiming(item.index, item.t_capture, t5, ms))
-            if self.on_frame is not None:
-                self.on_frame(self.stats)
-            if not keep:
-                return
+        inflight: tuple[Captured, float, float, object] | None = None  # (item, t_wait, t0, PendingBatch)
+        submitted = 0
+        try:
+            while True:
+                want_more = limit is None or submitted < limit
+                item = None
+                if want_more and inflight is not None and self.config.overlap:
+                    item = self._slot.poll()  # a frame already waiting: overlap it with the one in flight
+                if item is None and inflight is not None:
+                    keep, inflight = self._emit(*inflight), None
+                    if not keep:
+                        return
+                    continue
+                if not want_more:
+                    return
+                t_wait = time.perf_counter()
+                if item is None:
+                    try:
+                        item = self._slot.get(timeout=self.config.stall_timeout_s)
+                    except TimeoutError:
+                        if self.source.is_device:
+                            raise SourceLost(f"{self.source.name} delivered no frame for {self.config.stall_timeout_s:.0f} s "
+                                             f"(unplugged or stalled)") from None
+                        continue  # a slow file/decoder is not an error
+                    if item is None:
+                        return
+                t0 = time.perf_counter()
+                image = item.image if isinstance(item.image, np.ndarray) else np.asarray(item.image)
+                temporal = {0: self.temporal} if self.temporal is not None else None
+                pending = self.engine.submit({0: np.ascontiguousarray(image)}, self.stylizer, temporal)
+                submitted += 1
+                if inflight is not None:
+                    keep, inflight = self._emit(*inflight), None
+                    if not keep:
+                        return
+                inflight = (item, t_wait, t0, pending)
+        finally:
+            if inflight is not None:  # stopped with a frame in flight: let its back half finish
+                try:
+                    inflight[3].result()
+                except Exception:  # noqa: BLE001 - the loop is already ending; its own error wins
+                    pass
+
+    def _emit(self, item: Captured, t_wait: float, t0: float, pending) -> bool:  # type: ignore[no-untyped-def]
+        """Collect a submitted frame, write it to the sink, record its stats; False: stop."""
+        out = self.engine.collect(pending)[0]
+        t4 = time.perf_counter()
+        self.last_size = (int(out.shape[0]), int(out.shape[1]))
+        keep = self.sink.write(out)
+        t5 = time.perf_counter()
+        self.stats.scene_cuts = getattr(self.temporal, "scene_cuts", 0)
+        self.stats.dropped = self._slot.dropped
+        ms = {"wait": (t0 - t_wait) * 1000, **pending.timings, "sink": (t5 - t4) * 1000}
+        self.stats.record(FrameTiming(item.index, item.t_capture, t5, ms))
+        if self.on_frame is not None:
+            self.on_frame(self.stats)
+        return keep
 
 
 def _fit(img: np.ndarray, max_side: int) -> np.ndarray:

@@ -106,3 +106,38 @@ def add_pix_fmt(p: argparse.ArgumentParser) -> None:
                    help="H.264 chroma of a video output: yuv420p plays everywhere (odd sizes are padded to even); "
                         "yuv444p keeps full chroma and the exact size, but many browsers and players cannot "
                         "play it (default: yuv420p)")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads on a CPU (default: 1 on a machine with at most 2 cores, where the network "
+                        "of the next frame and the blend of this one run side by side; else torch's default; "
+                        "OMP_NUM_THREADS is respected)")
+
+
+def apply_cpu_threads(requested: int | None, device: object) -> str | None:
+    """Set torch's thread count for a CPU run (``--threads``, else the default above); returns a
+    line saying what was chosen, None when torch's own default stands. Why 1 on 2 cores: the live
+    path overlaps two threads of work (models.engine), and a 2-thread network on top of them
+    oversubscribes the cores (docs/bench/render_scale.md §9)."""
+    import os
+
+    import torch
+
+    from models.errors import UserError
+
+    if requested is not None and requested < 1:
+        raise UserError(f"--threads: expected at least 1, got {requested}")
+    if getattr(device, "type", str(device)) != "cpu":
+        return None
+    n = requested
+    if n is None and "OMP_NUM_THREADS" not in os.environ:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = 1 if cores <= 2 else None
+        if n is not None:
+            torch.set_num_threads(n)
+            return f"threads: 1 torch thread ({cores} cores: network and blend overlap; --threads to change)"
+    if n is not None:
+        torch.set_num_threads(n)
+        return f"threads: {n} torch thread{'s' if n > 1 else ''}"
+    return None

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from models.contracts import check, check_flow, check_mask
+from models.imgops import remap
 
 
 @lru_cache(maxsize=32)
@@ -47,6 +48,10 @@ def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border", mode: str
     check_flow(flow, "flow", like=image)
     n = max(image.shape[0], flow.shape[0])
     h, w = image.shape[-2:]
+    if padding_mode == "border" and image.dtype == torch.float32:
+        fast = remap(image, sample_coords(flow), mode=mode)  # OpenCV on the CPU (models.imgops)
+        if fast is not None:
+            return fast
     # float64 images get float64 coordinates: float32 grids cost ~1e-6 px, visible in float64.
     cdt = torch.float64 if image.dtype == torch.float64 else torch.float32
     coords = sample_coords(flow).to(cdt) if cdt == torch.float32 else (

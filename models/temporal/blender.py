@@ -126,18 +126,26 @@ class TemporalBlender:
         self._flow_choice = _resolve_flow(self.config.flow)
         self._executor: ThreadPoolExecutor | None = None  # the CPU flow's worker thread, made on first prefetch
         self._dis_lock = threading.Lock()  # one DIS instance: a flow discarded by reset() may still be running
+        # prefetch() may run on another thread than __call__ (FrameEngine's CPU finisher blends
+        # frame t while frame t+1 is prefetched): the prefetch bookkeeping is shared under this lock
+        self._lock = threading.Lock()
         self.scene_cuts = 0
         self.last_confidence: Tensor | None = None  # (1,1,H,W) of the last blend, for display/debug
         self.reset()
 
     def reset(self) -> None:
         """Forget the history (new stream, scene cut, seek)."""
-        self._prev_in: Tensor | None = None
-        self._prev_gray: np.ndarray | None = None
-        self._prev_hist: np.ndarray | None = None
-        self._prev_out: Tensor | None = None
-        self._prefetched: tuple[tuple, Tensor, "torch.cuda.Event | None", Future | None] | None = None
-        self._pending_flow: Future | None = None  # (flow, confidence) of the frame being blended (CPU prefetch)
+        with self._lock:
+            self._prev_in: Tensor | None = None
+            self._prev_key: tuple | None = None
+            self._prev_gray: np.ndarray | None = None
+            self._prev_hist: np.ndarray | None = None
+            self._prev_out: Tensor | None = None
+            # prefetch(): frame key -> (grey frame, CUDA event, CPU flow future, key of the frame it
+            # was computed against); and (key, grey) of the last frame prefetched, the next one's partner
+            self._prefetched: dict[tuple, tuple[Tensor, "torch.cuda.Event | None", Future | None, tuple | None]] = {}
+            self._last_prefetched: tuple[tuple, np.ndarray] | None = None
+            self._pending_flow: Future | None = None  # (flow, confidence) of the frame being blended (CPU prefetch)
 
     def uses_torch_flow(self, frame_in: Tensor) -> bool:
         """Whether frames like ``frame_in`` take the torch flow path (see ``TemporalConfig.flow``)."""
@@ -169,25 +177,37 @@ class TemporalBlender:
         - On the CPU both DIS flows and the confidence mask are computed here on the blender's
           own worker thread (OpenCV and PyTorch release the GIL), so they and the network share
           the cores instead of taking turns; ``__call__`` waits for them. A scene cut found in
-          ``__call__`` discards them."""
+          ``__call__`` discards them.
+        Frames may be prefetched one ahead of the blend (frame t+1 while t is blended, possibly
+        on another thread): the flow of a prefetched frame is computed against the frame
+        prefetched before it, and ``__call__`` uses it only if that frame is the one it blended last."""
         check_frames(frame_in, "frame_in")
         if self.uses_torch_flow(frame_in):
             return  # the torch flow reads the frame where it is: nothing to download
         h, w = frame_in.shape[-2:]
         small = gray_u8_tensor(frame_in[:1], scaled_size(h, w, self.config.flow_max_side))
-        event, future = None, None
+        key = _frame_key(frame_in)
+        event = None
         if small.is_cuda:
             host = torch.empty(small.shape, dtype=torch.uint8, pin_memory=True)
             host.copy_(small, non_blocking=True)
             event = torch.cuda.Event()
             event.record()
             small = host
-        elif (self._custom_flow is None and self.config.strength > 0.0 and isinstance(self._prev_gray, np.ndarray)
-              and self._prev_gray.shape == tuple(small.shape[-2:])):
-            gray = np.ascontiguousarray(small.numpy()[0])
-            future = self._flow_worker().submit(self._dis_flow_and_confidence, gray, self._prev_gray,
-                                                (h, w), frame_in.device)
-        self._prefetched = (_frame_key(frame_in), small, event, future)
+        with self._lock:
+            future, partner = None, None
+            if event is None:
+                gray = np.ascontiguousarray(small.numpy()[0])
+                prev = self._last_prefetched
+                if (self._custom_flow is None and self.config.strength > 0.0 and prev is not None
+                        and prev[1].shape == gray.shape):
+                    partner = prev[0]
+                    future = self._flow_worker().submit(self._dis_flow_and_confidence, gray, prev[1],
+                                                        (h, w), frame_in.device)
+                self._last_prefetched = (key, gray)
+            while len(self._prefetched) >= 4:  # prefetched but never blended (a dropped frame)
+                self._prefetched.pop(next(iter(self._prefetched)))
+            self._prefetched[key] = (small, event, future, partner)
 
     def _flow_worker(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -196,15 +216,19 @@ class TemporalBlender:
 
     def _gray(self, frame_in: Tensor) -> np.ndarray:
         """The grey flow input of ``frame_in``: the prefetched one if it is for this frame (its
-        flows, when started, become ``_pending_flow``)."""
-        pre, self._prefetched = self._prefetched, None
+        flows, when started against the frame blended last, become ``_pending_flow``)."""
+        key = _frame_key(frame_in)
+        with self._lock:
+            pre = self._prefetched.pop(key, None)
+            if pre is None:  # not prefetched: the next prefetched frame pairs with this one
+                self._last_prefetched = None
         self._pending_flow = None
-        if pre is not None and pre[0] == _frame_key(frame_in):
-            _, small, event, future = pre
+        if pre is not None:
+            small, event, future, partner = pre
             if event is not None:
                 event.synchronize()  # the small copy only, not the stylizer queued after it
             gray = np.ascontiguousarray(small.cpu().numpy()[0])
-            if future is not None:
+            if future is not None and partner is not None and partner == self._prev_key:
                 self._pending_flow = future
             return gray
         h, w = frame_in.shape[-2:]
@@ -258,6 +282,7 @@ class TemporalBlender:
                 out = restore_detail(out, stylized, window=self.config.detail_window)
             self.last_confidence = conf
         self._prev_in, self._prev_gray, self._prev_hist = frame_in, gray, hist
+        self._prev_key = _frame_key(frame_in)
         self._prev_out = out.detach()
         return out
 

@@ -8,6 +8,7 @@ queueing them, so latency stays bounded by one frame of compute.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
 import time
 from typing import Any, Generic, TypeVar
 
@@ -49,6 +50,13 @@ class LatestSlot(Generic[T]):
     def close(self) -> None:
         self._closed = True
         self._event.set()
+
+    def poll(self) -> T | None:
+        """The waiting item, or None at once when there is none."""
+        if not self._has:
+            return None
+        item, self._item, self._has = self._item, None, False
+        return item
 
     async def get(self) -> T:
         while not self._has:
@@ -167,6 +175,7 @@ class MirrorTrack(MediaStreamTrack):
         self._worker = worker
         self.state = state
         self._slot: LatestSlot[tuple[av.VideoFrame, float]] = LatestSlot()
+        self._ahead: tuple[FrameJob, float, cf.Future] | None = None  # a job submitted before its recv()
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
@@ -181,15 +190,33 @@ class MirrorTrack(MediaStreamTrack):
             self._slot.close()
 
     async def recv(self) -> av.VideoFrame:
+        """The stylized frame for aiortc's encoder. Where the worker overlaps frames (the CPU),
+        the next frame is submitted as soon as this one's network has run, so its network runs
+        while this one is blended, upsampled and encoded (a frame of latency for throughput;
+        stream.server.worker)."""
         if self.readyState != "live":
             raise MediaStreamError
-        frame, t_recv = await self._slot.get()
+        if self._ahead is None:
+            self._ahead = self._submit(await self._slot.get())
+        job, t_recv, fut = self._ahead
+        self._ahead = None
+        if self._worker.overlaps:
+            await asyncio.wait([asyncio.wrap_future(job.front_done), asyncio.wrap_future(fut)],
+                               return_when=asyncio.FIRST_COMPLETED)
+            nxt = self._slot.poll()
+            if nxt is not None:
+                self._ahead = self._submit(nxt)
         st = self.state
-        res, out = await asyncio.wrap_future(self._worker.submit_frame(frame_job(frame, st)))
+        res, out = await asyncio.wrap_future(fut)
         st.applied_mix = res.mix
         h, w = res.frame.shape[:2]
         st.stats.record(time.monotonic() - t_recv, width=w, height=h, backend=res.backend)
         return out
+
+    def _submit(self, item: tuple[av.VideoFrame, float]) -> tuple[FrameJob, float, "cf.Future"]:
+        frame, t_recv = item
+        job = frame_job(frame, self.state)
+        return job, t_recv, self._worker.submit_frame(job)
 
     def stop(self) -> None:
         super().stop()

@@ -62,6 +62,10 @@ class FrameJob:
     decode: Callable[[Any], np.ndarray] | None = None
     finish: Callable[[Any], Any] | None = None
     future: cf.Future = field(default_factory=cf.Future)
+    # set once the worker has run this frame's network (or failed it): on the CPU the rest
+    # (temporal step, upsampling, finish) runs on the engine's finisher thread, and the next
+    # frame may be submitted (StyleWorker.overlaps)
+    front_done: cf.Future = field(default_factory=cf.Future)
 
     def batch_key(self, arr: np.ndarray) -> Hashable:
         mix = None if self.mix is None else tuple(sorted(self.mix.items()))
@@ -77,6 +81,27 @@ def _with_colors(fn: Stylizer, x: Tensor, amount: float) -> Tensor:
 
 
 _FRAME = object()  # queue marker of a FrameJob
+
+
+def _set_once(fut: cf.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _deliver(done: cf.Future, jobs: list[FrameJob]) -> None:
+    """Results of one engine call to its jobs (each job's ``finish`` runs here: on the CPU the
+    engine's finisher thread, else the worker's)."""
+    exc = done.exception()
+    for i, j in enumerate(jobs):
+        if j.future.done():  # cancelled meanwhile (the worker is closing)
+            continue
+        try:
+            if exc is not None:
+                raise exc
+            res = done.result()[i]
+            j.future.set_result(res if j.finish is None else j.finish(res))
+        except BaseException as e:  # noqa: BLE001
+            j.future.set_exception(e)
 
 
 class StyleWorker:
@@ -155,6 +180,21 @@ class StyleWorker:
                      mix: dict[str, float] | None = None, preserve_color: float | None = None) -> list[Stylized]:
         """Frames of several streams (one blender each, or None) with one style setting, in one
         engine call: frames of equal size share a forward pass. Worker thread only."""
+        done: cf.Future = cf.Future()
+        self._submit_many(frames, blenders, style, mix, preserve_color, done)
+        return done.result()
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether frame jobs finish off the worker thread (CPU: the engine's finisher), so a
+        stream gains from submitting its next frame once ``FrameJob.front_done`` is set."""
+        return self.device.type == "cpu"
+
+    def _submit_many(self, frames: list[np.ndarray], blenders: list[Any], style: str,
+                     mix: dict[str, float] | None, preserve_color: float | None, done: cf.Future) -> None:
+        """Run the network for ``frames`` here; ``done`` gets the list of :class:`Stylized` when
+        the engine has finished them (CPU: on its finisher thread) or the error. Front-half
+        errors raise here."""
         t0 = time.perf_counter()
         with torch.inference_mode():
             fn = self.stylizer(style)
@@ -167,14 +207,23 @@ class StyleWorker:
                 raise ValueError(f"style {style!r}: expected a multi-style network to apply mix {mix}, got a single style")
             run = fn if preserve_color is None else (lambda x: _with_colors(fn, x, preserve_color))
             try:
-                outs = self.engine.process(dict(enumerate(frames)), run, dict(enumerate(blenders)))
+                pending = self.engine.submit(dict(enumerate(frames)), run, dict(enumerate(blenders)))
             except StylizerOutputError as exc:
                 raise ValueError(f"stylizer {style!r}: {exc}") from None
         self.batches.append(len(frames))
-        dt = time.perf_counter() - t0
         backend = self._backend_note(fn, frames)
-        return [Stylized(frame=outs[i], style=style, compute_s=dt, mix=applied, backend=backend)
-                for i in range(len(frames))]
+
+        def complete(p: Any) -> None:
+            try:
+                outs = p.result()
+            except BaseException as exc:  # noqa: BLE001 - delivered to the waiting peers
+                done.set_exception(exc)
+                return
+            dt = time.perf_counter() - t0
+            done.set_result([Stylized(frame=outs[i], style=style, compute_s=dt, mix=applied, backend=backend)
+                             for i in range(len(frames))])
+
+        self.engine.when_done(pending, complete)
 
     def _backend_note(self, fn: Stylizer, frames: list[np.ndarray]) -> str:
         backend_of = getattr(fn, "backend_of", None)
@@ -204,22 +253,21 @@ class StyleWorker:
                 groups.setdefault(job.batch_key(arr), []).append((job, arr))
             except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting peer
                 job.future.set_exception(exc)
+                _set_once(job.front_done)
         for members in groups.values():
             for k in range(0, len(members), self.max_batch):
                 part = members[k:k + self.max_batch]
                 first = part[0][0]
+                done: cf.Future = cf.Future()
+                done.add_done_callback(lambda d, part=part: _deliver(d, [j for j, _ in part]))
                 try:
-                    results = self.stylize_many([a for _, a in part], [j.blender for j, _ in part], first.style,
-                                                first.mix, first.preserve_color)
+                    self._submit_many([a for _, a in part], [j.blender for j, _ in part], first.style,
+                                      first.mix, first.preserve_color, done)
                 except BaseException as exc:  # noqa: BLE001
+                    done.set_exception(exc)
+                finally:
                     for j, _ in part:
-                        j.future.set_exception(exc)
-                    continue
-                for (j, _), res in zip(part, results):
-                    try:
-                        j.future.set_result(res if j.finish is None else j.finish(res))
-                    except BaseException as exc:  # noqa: BLE001
-                        j.future.set_exception(exc)
+                        _set_once(j.front_done)
 
     def to_tensor(self, frame: np.ndarray) -> Tensor:
         """HxWx3 uint8 -> (1,3,h,w) in [0,1], downscaled to ``max_side`` and cropped to even size."""
@@ -295,5 +343,6 @@ class StyleWorker:
             if close is not None:
                 close()
         self._cache.clear()
+        self.engine.close()  # the finisher: batches in flight complete first
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -58,3 +58,39 @@ def test_gaussian_blur_cpu_route_equals_the_torch_route() -> None:
     imp[0, 0, 7, 7] = 1.0
     peak = 1.0 / float(torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2).sum()) ** 2
     assert abs(float(gaussian_blur(imp, 1.0)[0, 0, 7, 7]) - peak) < 1e-6
+
+
+def test_area_resize_weighs_covered_fractions() -> None:
+    """CPU "area": each output pixel is the mean of the input area it covers (4 -> 3: pixel 0
+    covers [0, 4/3), all of x0 and a third of x1); channels_last frames and planes agree."""
+    row = torch.tensor([1.0, 4.0, 7.0, 10.0]).view(1, 1, 1, 4).expand(1, 3, 3, 4).contiguous()
+    got = resize(row, (3, 3), mode="area")
+    want = torch.tensor([(1.0 + 4.0 / 3) * 3 / 4, (4.0 * 2 / 3 + 7.0 * 2 / 3) * 3 / 4, (7.0 / 3 + 10.0) * 3 / 4])
+    assert torch.allclose(got[0, 0, 1], want, atol=1e-5), got[0, 0, 1]
+    frame = torch.rand(2, 48, 64, 3, generator=torch.Generator().manual_seed(3)).permute(0, 3, 1, 2)  # channels_last view
+    a, b = resize(frame, (36, 48), mode="area"), resize(frame.contiguous(), (36, 48), mode="area")
+    assert a.shape == b.shape == (2, 3, 36, 48) and torch.allclose(a, b, atol=1e-6)
+    # an integer factor is a plain 2x2 mean on both routes
+    want2 = F.avg_pool2d(frame.contiguous(), 2)
+    assert torch.allclose(resize(frame, (24, 32), mode="area"), want2, atol=1e-6)
+    assert torch.allclose(resize(frame.double(), (24, 32), mode="area").float(), want2, atol=1e-6)  # torch route
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_remap_matches_grid_sample_with_border(mode: str) -> None:
+    from models.flow.warp import sample_coords
+    from models.imgops import remap
+
+    g = torch.Generator().manual_seed(4)
+    img = torch.rand(2, 3, 30, 40, generator=g)
+    flow = torch.randn(2, 2, 30, 40, generator=g) * 4  # some samples leave the frame: clamped to the border
+    coords = sample_coords(flow)
+    h, w = img.shape[-2:]
+    grid = torch.stack((coords[:, 0] * 2 / (w - 1) - 1, coords[:, 1] * 2 / (h - 1) - 1), -1)
+    want = F.grid_sample(img, grid, mode=mode, padding_mode="border", align_corners=True)
+    got = remap(img, coords, mode=mode)
+    assert got.shape == want.shape
+    assert float((got - want).abs().max()) < 1e-4  # OpenCV's 1/32 px sampling grid
+    shifted = remap(img, sample_coords(torch.full((1, 2, 30, 40), 2.0)), mode=mode)
+    assert torch.equal(shifted[..., :-2, :-2], img[..., 2:, 2:])  # integer flows move pixels exactly
+    assert remap(img.double(), coords, mode=mode) is None  # other dtypes: the caller's grid_sample

@@ -189,6 +189,9 @@ def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(blender_module, "box_mean",
                         lambda t, k: F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False))
+    import models.flow.warp as warp_module
+
+    monkeypatch.setattr(warp_module, "remap", lambda *a, **k: None)  # grid_sample, as on CUDA
     for name in ("item", "cpu", "numpy", "tolist"):
         monkeypatch.setattr(torch.Tensor, name, boom)
     for name in ("tensor", "as_tensor", "from_numpy"):  # host data: an upload (a sync) on CUDA

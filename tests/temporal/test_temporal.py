@@ -1,13 +1,16 @@
 """TemporalBlender: known behaviour on synthetic motion and real footage."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from models.temporal.metrics import warping_error
-from models.temporal.blender import TemporalBlender, TemporalConfig
+from models.temporal.blender import TemporalBlender, TemporalConfig, _frame_key
 
 
 def _pan(t: int, h: int = 64, w: int = 96, step: int = 2, seed: int = 0) -> torch.Tensor:
@@ -334,10 +337,47 @@ def test_prefetch_gives_the_same_output(device: str, inference: bool) -> None:
             else:
                 pre.prefetch(frames[i:i + 1])  # a new view of the same frame, as GpuPipeline passes
             if device == "cpu":  # the CPU prefetch starts both DIS flows on the blender's worker thread
-                assert (pre._prefetched[3] is not None) == (i > 0)
+                started = list(pre._prefetched.values())[-1][2] is not None
+                # not for the first frame (no partner) nor at i=4 (frame 3 was not prefetched)
+                assert started == (i in (1, 2, 3))
             got = pre(x, s)
             assert torch.equal(got, want), f"frame {i}: max diff {float((got - want).abs().max())}"
-            assert pre._prefetched is None  # consumed (or dropped) by the call
+            assert _frame_key(x) not in pre._prefetched  # consumed by the call
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_prefetch_one_ahead_on_another_thread_gives_the_same_output(inference: bool) -> None:
+    """FrameEngine's CPU pipeline: frame t+1 is prefetched (its flows start) before frame t is
+    blended, and the blend runs on another thread. Outputs stay bit-identical to the plain
+    blender's, and every frame after the first uses a prefetched flow (none recomputed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = 6
+    frames = _pan(n)
+    styl = (frames + 0.1 * torch.randn(frames.shape, generator=torch.Generator().manual_seed(7))).clamp(0, 1)
+    plain, pre = TemporalBlender(), TemporalBlender()
+    ctx = torch.inference_mode if inference else torch.no_grad
+    with ctx():
+        want = [plain(frames[i:i + 1], styl[i:i + 1]) for i in range(n)]
+    real = pre._dis_flow_and_confidence
+    flow_threads: list[str] = []  # where each flow ran: the flow worker (prefetched) or in the blend
+    pre._dis_flow_and_confidence = lambda *a: (flow_threads.append(threading.current_thread().name), real(*a))[1]
+
+    def blend(i: int) -> Tensor:
+        with ctx():
+            return pre(frames[i:i + 1], styl[i:i + 1])
+
+    got = []
+    with ThreadPoolExecutor(1) as finisher, ctx():
+        pre.prefetch(frames[0:1])
+        for i in range(n):
+            fut = finisher.submit(blend, i)
+            if i + 1 < n:
+                pre.prefetch(frames[i + 1:i + 2])  # while frame i may be blending
+            got.append(fut.result())
+    for i in range(n):
+        assert torch.equal(got[i], want[i]), f"frame {i}: max diff {float((got[i] - want[i]).abs().max())}"
+    assert len(flow_threads) == n - 1 and all(t.startswith("stylecast-flow") for t in flow_threads), flow_threads
 
 
 def test_prefetch_ignored_after_the_frame_changes_in_place() -> None:

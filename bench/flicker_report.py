@@ -91,7 +91,8 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "restore-fresh": TemporalConfig(flow_preset="fast", flow_max_side=320, detail_target="fresh"),
     "no-photometric": TemporalConfig(flow_preset="fast", flow_max_side=320, photometric_threshold=None),
     "mask-bwd-only": TemporalConfig(flow_preset="fast", flow_max_side=320, check="bwd"),
-    # issue 16 (CPU speed): today's default with one DIS flow per frame instead of two
+    # issue 16 (CPU speed, 2026-12-03): one DIS flow per frame instead of two (rejected: the
+    # occlusion mask's recall drops, docs/bench/render_scale.md §9)
     "live-bwd": TemporalConfig(check="bwd"),
 }
 

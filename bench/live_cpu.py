@@ -32,14 +32,17 @@ SHARED = Path(os.environ.get("STYLECAST_SHARED", ROOT.parent / "shared"))
 
 # label -> (CLI arguments, extra environment)
 CONFIGS = {
-    "eager, full size (before #16)": (["--backend", "eager", "--render-scale", "1"], {}),
-    "eager, 0.75": (["--backend", "eager", "--render-scale", "0.75"], {}),
-    "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
-    "compile, 0.75": (["--backend", "compile", "--render-scale", "0.75"], {}),
-    "compile, 0.75, 1 torch thread": (["--backend", "compile", "--render-scale", "0.75"], {"OMP_NUM_THREADS": "1"}),
-    "compile, 0.75, OMP_WAIT_POLICY=PASSIVE": (["--backend", "compile", "--render-scale", "0.75"],
-                                                {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "eager, full size, sequential, 2 threads (before #16)": (
+        ["--backend", "eager", "--render-scale", "1", "--threads", "2", "--no-overlap"], {}),
+    "compile, 0.75, sequential, 2 threads (the CPU default before the overlap)": (
+        ["--backend", "compile", "--render-scale", "0.75", "--threads", "2", "--no-overlap"], {}),
+    "compile, 0.75, sequential, 1 thread": (
+        ["--backend", "compile", "--render-scale", "0.75", "--threads", "1", "--no-overlap"], {}),
+    "compile, 0.75, overlap, 2 threads": (["--backend", "compile", "--render-scale", "0.75", "--threads", "2"], {}),
+    "compile, 0.75 (overlap, 1 thread: what auto serves once built)": (
+        ["--backend", "compile", "--render-scale", "0.75"], {}),
     "compile, 0.5": (["--backend", "compile", "--render-scale", "0.5"], {}),
+    "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
     "defaults (auto: eager until the background build is done)": ([], {}),
 }
 

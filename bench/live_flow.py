@@ -64,8 +64,9 @@ def masks(a: torch.Tensor, b: torch.Tensor, dis: DISFlow, max_side: int, photome
     size = scaled_size(h, w, max_side)
     ga, gb = to_gray_u8(a, size)[0], to_gray_u8(b, size)[0]
     bwd = flow_to_tensor(dis.calc_gray(ga, gb))
-    if check == "fwd-bwd":
-        conf = consistency_weights(bwd, flow_to_tensor(dis.calc_gray(gb, ga)))
+    if check.startswith("fwd-bwd"):  # "fwd-bwd:PRESET": the forward flow (the check's only) by another preset
+        fdis = DISFlow(DISConfig(preset=check.partition(":")[2], max_side=max_side)) if ":" in check else dis
+        conf = consistency_weights(bwd, flow_to_tensor(fdis.calc_gray(gb, ga)))
     else:
         conf = (~motion_boundary(bwd)).float() * inside_mask(bwd)
     if photometric is not None:
@@ -80,9 +81,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-side", type=int, nargs="+", default=[160, 320, 480])
     ap.add_argument("--presets", nargs="+", default=["ultrafast", "fast", "medium"])
+    ap.add_argument("--mask-preset", default="fast", help="DIS preset of the mask section (the live default: medium)")
+    ap.add_argument("--checks", nargs="+", default=["fwd-bwd", "bwd"],
+                    help="mask checks: fwd-bwd, bwd, fwd-bwd:PRESET (forward flow by PRESET)")
+    ap.add_argument("--mask-only", action="store_true")
     args = ap.parse_args()
     data = pairs()
     print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {torch.get_num_threads()} threads\n")
+    if args.mask_only:
+        args.presets = []
     print("### Endpoint error (px, full resolution; lower is better) and time per flow\n")
     print("| preset | max_side | " + " | ".join(n for n, *_ in data) + " | mean EPE | ms/flow |")
     print("|---|---|" + "---|" * (len(data) + 2))
@@ -100,14 +107,14 @@ def main() -> None:
     zero = [float(np.linalg.norm(gt, axis=-1)[valid_mask(gt)].mean()) for *_x, gt, _o in data]
     print("| (zero flow) | - | " + " | ".join(f"{e:.2f}" for e in zero) + f" | {np.mean(zero):.2f} | - |")
 
-    print("\n### Confidence mask vs Sintel occlusion masks (positive = unreliable)\n")
+    print(f"\n### Confidence mask vs Sintel occlusion masks (positive = unreliable), DIS {args.mask_preset}\n")
     print("| check | photometric | max_side | precision | recall | flagged % (true occluded %) |")
     print("|---|---|---|---|---|---|")
     sintel = [d for d in data if d[4] is not None]
-    for check in ("fwd-bwd", "bwd"):
+    for check in args.checks:
         for photo in (None, 0.05, 0.08, 0.12):
             for ms in (320,) if photo not in (None, 0.08) else args.max_side:
-                dis = DISFlow(DISConfig(preset="fast", max_side=ms))
+                dis = DISFlow(DISConfig(preset=args.mask_preset, max_side=ms))
                 tp = fp = fn = flagged = total = true = 0
                 for _n, a, b, _gt, occ in sintel:
                     pred = masks(a, b, dis, ms, photo, check).numpy()

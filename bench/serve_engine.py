@@ -3,7 +3,8 @@
 
 Each peer is a thread that offers a frame every 1/fps s to the server's one StyleWorker exactly
 as a MirrorTrack does (stream.server.tracks.frame_job -> StyleWorker.submit_frame: latest frame
-wins, a frame offered while the peer's previous one is in flight is dropped), with its own
+wins, a frame offered while the peer's previous one is in flight is dropped; on the CPU, where the
+worker overlaps frames, a second frame is accepted once the first one's network has run), with its own
 temporal blender. Peers of one size are batched by the worker into one forward pass. Latency =
 offer -> stylized uint8 frame back (the server's receive -> send minus VP8 decode/encode, which
 runs on aiortc's threads; bench/webrtc_latency.py measures the whole WebRTC path where aiortc
@@ -60,17 +61,17 @@ def run_peers(worker: StyleWorker, n: int, imgs: list[np.ndarray], fps: float, s
     def peer(i: int) -> None:
         blender = make_blender(0.92) if temporal else None
         period, t_next, k = 1.0 / fps, time.perf_counter() + i * 0.001, 0
-        inflight = None
+        inflight: list[FrameJob] = []  # at most one in its network, one finishing (MirrorTrack.recv)
         while time.perf_counter() < stop:
             now = time.perf_counter()
             if now < t_next:
                 time.sleep(t_next - now)
             t_next += period
-            if inflight is not None and not inflight[0].done():
+            inflight = [j for j in inflight if not j.future.done()]
+            free = not inflight or (worker.overlaps and len(inflight) < 2 and all(j.front_done.done() for j in inflight))
+            if not free:
                 drops[i] += 1  # latest frame wins: the peer's previous frame is still in flight
                 continue
-            if inflight is not None:
-                inflight[0].result()
             job = FrameJob(frame=imgs[k % len(imgs)], style="s", blender=blender)
             t0 = time.perf_counter()
             fut = worker.submit_frame(job)
@@ -81,7 +82,7 @@ def run_peers(worker: StyleWorker, n: int, imgs: list[np.ndarray], fps: float, s
                     done[i] += 1
 
             fut.add_done_callback(finished)
-            inflight = (fut,)
+            inflight.append(job)
             k += 1
 
     threads = [threading.Thread(target=peer, args=(i,)) for i in range(n)]

@@ -190,7 +190,12 @@ def main() -> int:
     ap.add_argument("--max-viewers", type=int, default=8)
     ap.add_argument("--part", choices=["all", "latency", "mirror", "fanout"], default="all")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    asyncio.run(main_async(ap.parse_args()))
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: what `stylecast serve` sets)")
+    args = ap.parse_args()
+    from models.cli.options import apply_cpu_threads
+
+    print(apply_cpu_threads(args.threads, torch.device(args.device)) or f"threads: torch default ({torch.get_num_threads()})")
+    asyncio.run(main_async(args))
     return 0
 
 

@@ -47,6 +47,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-side", type=int, default=None, help="downscale input so its longer side is at most N px (default: full size)")
     add_render_scale(p)
     add_threads(p)
+    p.add_argument("--no-overlap", action="store_true",
+                   help="finish each frame before taking the next (one frame less latency; on a CPU fewer fps: by "
+                        "default the next frame's network runs while this one is blended and upsampled)")
     p.set_defaults(func=run)
 
 
@@ -124,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
     loop = LiveLoop(source, sink, stylizer, temporal=temporal, on_frame=on_frame, device=device,
                     dtype=default_dtype(device), render=render,
-                    config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side))
+                    config=LoopConfig(realtime=realtime, max_frames=args.max_frames, max_side=args.max_side,
+                                     overlap=not args.no_overlap))
     if not args.no_temporal:
         loop.temporal = loop.engine.blender(cfg)
     # Keys switch styles, colours, flicker reduction: pressed in the preview window, or for a

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.cli.options import add_device, add_preserve_color
+from models.cli.options import add_device, add_preserve_color, add_threads
 from models.errors import UserError
 
 
@@ -36,6 +36,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     from models.cli.render import add_render_scale
 
     add_render_scale(p)
+    add_threads(p)
     p.add_argument("--backend", choices=("auto", "eager", "compile"), default="auto",
                    help="how the networks run: compile = torch.compile per style and frame-size bucket, built in "
                         "the background while eager keeps serving, cached on disk across restarts (bf16 on a CPU "
@@ -76,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
     from models.devices import pick_device
 
     device = pick_device(args.device)
+    from models.cli.options import apply_cpu_threads
+
+    note = apply_cpu_threads(args.threads, device)
+    if note:
+        print(f"stylecast serve: {note}")
     kw = dict(host=args.host, port=args.port, loop=args.loop, source_size=parse_size(args.size), source_fps=args.fps,
               record_to=args.record_to, style=args.style, temporal=args.temporal,
               max_peers=args.max_peers, max_side=args.max_side, device=device,

@@ -231,7 +231,13 @@ class LiveLoop:
                 t0 = time.perf_counter()
                 image = item.image if isinstance(item.image, np.ndarray) else np.asarray(item.image)
                 temporal = {0: self.temporal} if self.temporal is not None else None
-                pending = self.engine.submit({0: np.ascontiguousarray(image)}, self.stylizer, temporal)
+                try:
+                    pending = self.engine.submit({0: np.ascontiguousarray(image)}, self.stylizer, temporal)
+                except BaseException:
+                    if inflight is not None:  # the frame before the failing one still goes out
+                        done, inflight = inflight, None
+                        self._emit(*done)
+                    raise
                 submitted += 1
                 if inflight is not None:
                     keep, inflight = self._emit(*inflight), None

@@ -6,7 +6,8 @@ but without any optimisation, each new output leans on the previous *output* war
 optical flow of the *input* video:
 
 1. flow between the previous and current input frames (OpenCV DIS on a downscaled grey frame,
-   :mod:`models.flow.estimators`; both directions for the forward-backward check);
+   :mod:`models.flow.estimators`; the backward one, or both directions for the full
+   forward-backward check, ``TemporalConfig.check``);
 2. per-pixel confidence c (:mod:`models.flow.consistency`: disocclusions, motion boundaries and
    out-of-frame pixels get 0), computed at the flow resolution and upsampled bilinearly so mask
    edges are soft;

@@ -110,6 +110,31 @@ def test_file_mode_processes_every_frame_in_order() -> None:
     assert sink.indices == list(range(12)) and stats.dropped == 0
 
 
+@pytest.mark.parametrize("overlap", [True, False])
+def test_failing_stylizer_keeps_the_frames_before_it(overlap: bool) -> None:
+    """With two frames in flight (the default) the frame submitted before the failing one is
+    still written, in order, before the error surfaces; the back half ran on the finisher thread."""
+    src = ArraySource(np.stack([_frame(i * 20) for i in range(8)]), fps=30.0)
+    calls = []
+    finisher_threads = set()
+
+    def broken(x: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("model exploded")
+        return x
+
+    def blender(frame_in: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
+        finisher_threads.add(threading.current_thread().name)
+        return stylized
+
+    sink = RecordingSink()
+    with pytest.raises(RuntimeError, match="exploded"):
+        LiveLoop(src, sink, broken, temporal=blender, config=LoopConfig(overlap=overlap)).run()
+    assert sink.indices == [0, 20, 40, 60]
+    assert all(name.startswith("stylecast-finish") for name in finisher_threads), finisher_threads
+
+
 def test_max_frames_in_both_modes() -> None:
     sink = RecordingSink()
     LiveLoop(PatternSource(size=(16, 24)), sink, identity, config=LoopConfig(max_frames=3)).run()

@@ -41,6 +41,7 @@ CONFIGS = {
     "compile, 0.75, overlap, 2 threads": (["--backend", "compile", "--render-scale", "0.75", "--threads", "2"], {}),
     "compile, 0.75 (overlap, 1 thread: what auto serves once built)": (
         ["--backend", "compile", "--render-scale", "0.75"], {}),
+    "compile, 0.6": (["--backend", "compile", "--render-scale", "0.6"], {}),
     "compile, 0.5": (["--backend", "compile", "--render-scale", "0.5"], {}),
     "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
     "defaults (auto: eager until the background build is done)": ([], {}),

@@ -31,11 +31,14 @@ cache (:mod:`models.backends.cache`); before a build the file is hot-loaded
 """
 from __future__ import annotations
 
+import atexit
 import bisect
 import logging
 import os
 import queue
+import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,6 +54,32 @@ log = logging.getLogger("stylecast.backends")
 SIDES = (64, 96, 128, 160, 192, 224, 256, 288, 320, 368, 416, 480, 544, 608, 640, 720, 800, 896, 1024,
          1152, 1280, 1440, 1600, 1792, 1920, 2160)
 Builder = Callable[..., Callable[[Tensor], Tensor]]  # build_backend-like: (model, **kw) -> backend
+EXIT_WAIT_S = 180.0  # at interpreter exit, how long to wait for a build in progress
+
+
+class _BuildThreads:
+    """Every :class:`BackgroundCompiled`'s build thread, for one exit hook: a process that ends
+    while a daemon thread is inside a torch.compile build aborts ("terminate called without an
+    active exception", seen on ``stylecast live --max-frames 3`` with warm caches, 3 of 5 runs),
+    so at exit the builds in progress are finished (their result is cached for the next start)."""
+
+    def __init__(self) -> None:
+        self._owners: "weakref.WeakSet[BackgroundCompiled]" = weakref.WeakSet()
+        atexit.register(self.finish_all)
+
+    def add(self, owner: "BackgroundCompiled") -> None:
+        self._owners.add(owner)
+
+    def finish_all(self, timeout: float = EXIT_WAIT_S) -> None:
+        owners = list(self._owners)
+        if any(o.building for o in owners):
+            print("stylecast: finishing a background compile before exiting (it is cached for the next start)",
+                  file=sys.stderr, flush=True)
+        for o in owners:
+            o.close(wait=timeout)
+
+
+_BUILDS = _BuildThreads()
 
 
 def bucket_side(n: int) -> int:
@@ -105,9 +134,11 @@ class BackgroundCompiled:
         self._ready: dict[tuple[int, int, int], Callable[[Tensor], Tensor]] = {}
         self._state: dict[tuple[int, int, int], str] = {}  # "building" / "failed: ..."
         self._lock = threading.Lock()
+        self._closing = False
         self._jobs: queue.Queue[tuple[int, int, int] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._builder, name="stylecast-compile", daemon=True)
         self._thread.start()
+        _BUILDS.add(self)
 
     def __getattr__(self, name: str) -> Any:
         if name == "model":
@@ -148,8 +179,20 @@ class BackgroundCompiled:
         self._jobs.put(("barrier", done))  # type: ignore[arg-type]
         return done.wait(timeout)
 
-    def close(self) -> None:
+    @property
+    def building(self) -> bool:
+        """Whether a build is queued or running."""
+        with self._lock:
+            return any(state == "building" for state in self._state.values())
+
+    def close(self, wait: float | None = None) -> bool:
+        """Stop the build thread after the build in progress (queued ones are skipped); ``wait``:
+        seconds to wait for it (None: do not wait). True when the thread has ended."""
+        self._closing = True
         self._jobs.put(None)
+        if wait is not None and self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(wait)
+        return not self._thread.is_alive()
 
     # -- build thread ------------------------------------------------------------------------
     def _builder(self) -> None:
@@ -159,6 +202,10 @@ class BackgroundCompiled:
                 return
             if key[0] == "barrier":
                 key[1].set()  # type: ignore[index]
+                continue
+            if self._closing:  # closed: builds not started yet are dropped
+                with self._lock:
+                    self._state.pop(key, None)
                 continue
             n, h, w = key
             self._report(f"compiling for {n}x3x{h}x{w} in the background (eager serves meanwhile)")

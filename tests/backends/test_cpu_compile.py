@@ -56,3 +56,36 @@ def test_real_background_build_on_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path)
     assert psnr(got, want) >= (32.0 if tag == "bfloat16" else 45.0)
     assert "1x3x64x96: compile[" in fast.describe()
     assert any(p.name.startswith("compile-") for p in tmp_path.iterdir())  # cache kept for a restart
+
+
+def test_exit_waits_for_a_build_in_progress(tmp_path) -> None:
+    """A process that ends while a background build runs must not kill it mid-build (a daemon
+    thread inside torch.compile at exit aborted `stylecast live --max-frames 3`, rc 134): the exit
+    hook finishes it, says so, and the process exits 0 with the build's result written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = tmp_path / "built"
+    script = f"""
+import time, torch
+from pathlib import Path
+from models.backends.background import BackgroundCompiled
+from models.backends.synthetic import synthetic_style_net
+
+def slow(model, *, height, width, batch):
+    time.sleep(1.5)
+    Path({str(done)!r}).write_text("ok")
+    return model
+
+bc = BackgroundCompiled(synthetic_style_net("light", seed=0).eval(), device="cpu", build=slow)
+with torch.no_grad():
+    bc(torch.rand(1, 3, 32, 32))  # queues the build; eager serves
+print("main done", flush=True)
+"""
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=root,
+                       env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "main done" in p.stdout and "finishing a background compile before exiting" in p.stderr
+    assert done.read_text() == "ok"

@@ -133,5 +133,7 @@ def accelerate(stylizer: Stylizer, *, kind: str = "auto", device: torch.device |
 
         if not cpu_compile_enabled():
             return stylizer
-        return BackgroundCompiled(stylizer, device=dev, cache_dir=default_cache_dir(), report=report)
+        # exact shapes: a live stream has one size, and a bucket's padding costs network time
+        # (360 -> 368 rows at 480x360) and a strided crop that the temporal step pays for again
+        return BackgroundCompiled(stylizer, device=dev, cache_dir=default_cache_dir(), report=report, exact=True)
     return Accelerated(stylizer, kind=kind, device=dev, report=report)

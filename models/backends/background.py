@@ -118,8 +118,11 @@ class BackgroundCompiled:
 
     def __init__(self, model: nn.Module, *, device: torch.device | str, build: Builder | None = None,
                  cache_dir: str | Path | None = None, report: Callable[[str], None] | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+                 dtype: torch.dtype | None = None, exact: bool = False) -> None:
         self.model = model
+        # exact: one build per exact frame shape, no padding (one stream of one size: `live`);
+        # else size buckets (a server's peers of every camera size, module doc)
+        self._exact = exact
         self.device = torch.device(device)
         self.dtype = dtype or compile_dtype(self.device)
         self._build = build or self._default_build
@@ -145,8 +148,11 @@ class BackgroundCompiled:
             raise AttributeError(name)
         return getattr(self.model, name)
 
+    def _key(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        return (int(shape[0]), int(shape[-2]), int(shape[-1])) if self._exact else bucket(shape)
+
     def __call__(self, frames: Tensor) -> Tensor:
-        key = bucket(tuple(frames.shape))
+        key = self._key(tuple(frames.shape))
         fn = self._ready.get(key)
         if fn is None:
             with self._lock:
@@ -155,10 +161,12 @@ class BackgroundCompiled:
                     self._jobs.put(key)
             return self.model(frames)
         n, h, w = frames.shape[0], frames.shape[-2], frames.shape[-1]
+        if key == (n, h, w):
+            return fn(frames).to(frames.dtype)
         return fn(pad_to(frames, key))[:n, :, :h, :w].to(frames.dtype)
 
     def backend_of(self, shape: tuple[int, ...]) -> str:
-        key = bucket(shape)
+        key = self._key(shape)
         fn = self._ready.get(key)
         if fn is not None:
             return getattr(fn, "name", "compiled")

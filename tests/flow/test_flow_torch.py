@@ -185,9 +185,9 @@ def test_blender_torch_path_never_reads_back(monkeypatch: pytest.MonkeyPatch) ->
     # from_numpy there are no transfer); CUDA tensors take its PyTorch route, used here as well.
     import torch.nn.functional as F
 
-    import models.temporal.blender as blender_module
+    import models.temporal.detail as detail_module
 
-    monkeypatch.setattr(blender_module, "box_mean",
+    monkeypatch.setattr(detail_module, "box_mean",
                         lambda t, k: F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False))
     import models.flow.warp as warp_module
 

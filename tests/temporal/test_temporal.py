@@ -116,7 +116,7 @@ def test_dis_path_finds_most_of_the_uncovered_strip() -> None:
 
 
 def test_restore_detail_undoes_averaging_loss_only() -> None:
-    from models.temporal.blender import restore_detail
+    from models.temporal.detail import restore_detail
 
     g = torch.Generator().manual_seed(7)
     a, b = torch.rand(1, 3, 48, 64, generator=g), torch.rand(1, 3, 48, 64, generator=g)
@@ -139,7 +139,7 @@ def test_restore_lost_detail_known_values() -> None:
     g0 = (1-a) + a*k. Energies share the field |D - box(D)|^2, so the gain is the constant
     sqrt(1 + a(1-a)(1-k)^2 / g0^2): 1.0541 for a = k = 0.5, where the earlier rule
     (restore_detail, back to the fresh energy) re-sharpens by 1/g0 = 1.3333."""
-    from models.temporal.blender import restore_detail, restore_lost_detail
+    from models.temporal.detail import restore_detail, restore_lost_detail
 
     g = torch.Generator().manual_seed(3)
     d = 0.2 * (torch.rand(1, 3, 40, 56, generator=g) - 0.5)
@@ -169,7 +169,7 @@ def test_restore_lost_detail_known_values() -> None:
 def test_restore_lost_detail_unrelated_patterns() -> None:
     """Two unrelated patterns mixed 50/50 keep the mean of their detail energies (not the sum of
     squared weights' quarter), and the local mean is kept."""
-    from models.temporal.blender import restore_lost_detail
+    from models.temporal.detail import restore_lost_detail
 
     g = torch.Generator().manual_seed(7)
     a, b = torch.rand(1, 3, 48, 64, generator=g), torch.rand(1, 3, 48, 64, generator=g)
@@ -189,7 +189,7 @@ def test_blender_uses_lost_detail_rule() -> None:
     """Zero flow, identical input frames: the blender's output is restore_lost_detail of the
     lerp with alpha = strength (confidence 1 inside the frame; the bicubic history is exact at
     integer positions), and detail_target="fresh" keeps the earlier rule."""
-    from models.temporal.blender import restore_detail, restore_lost_detail
+    from models.temporal.detail import restore_detail, restore_lost_detail
 
     def zero_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.zeros(a.shape[0], 2, *a.shape[-2:])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import resource
 import subprocess
 import sys
@@ -67,12 +68,20 @@ def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -
     return (float(m.group(1)) if m else float("nan")), cpu, stages, backend.split(";")[0]
 
 
+def _steal() -> int:
+    """Clock ticks the hypervisor took from this VM (/proc/stat 'steal'), all CPUs."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clip", default="nature_forest_hikers.mp4")
     ap.add_argument("--frames", type=int, default=240)
     ap.add_argument("--auto-frames", type=int, default=500, help="frames of the defaults run (its build happens inside)")
     ap.add_argument("--only", nargs="*", help="labels (or prefixes) of CONFIGS to run")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per configuration, round-robin; prints median and range (the VM's speed drifts)")
     args = ap.parse_args()
     clip = SHARED / "data" / "video" / "clips" / args.clip
     if not clip.is_file():
@@ -82,11 +91,32 @@ def main() -> int:
 
     print(f"# live CPU bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.clip}, torch "
           f"{torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    labels = [lb for lb in CONFIGS if not args.only or any(lb.startswith(o) for o in args.only)]
+    if args.repeat > 1:  # round-robin over the configurations, so slow drifts of the VM hit all alike
+        print("| configuration | wall fps, median [min-max] | runs | CPU ms / frame, median | steal % of the runs |")
+        print("|---|---|---|---|---|")
+        res: dict[str, list[tuple[float, float, float]]] = {lb: [] for lb in labels}
+        for _ in range(args.repeat):
+            for label in labels:
+                extra, env_extra = CONFIGS[label]
+                n = args.auto_frames if not extra else args.frames
+                env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
+                live(clip, 3, extra, env_extra)
+                _, cpu_short, _, _ = live(clip, 3, extra, env_extra)
+                s0, w0 = _steal(), time.time()
+                fps, cpu_long, _, _ = live(clip, n, extra, env_extra)
+                steal = (_steal() - s0) / max((time.time() - w0) * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1), 1e-9)
+                res[label].append((fps, (cpu_long - cpu_short) / (n - 3) * 1e3, 100 * steal))
+        for label, rows in res.items():
+            f = sorted(r[0] for r in rows)
+            print(f"| {label} | {statistics.median(f):.2f} [{f[0]:.2f}-{f[-1]:.2f}] | {', '.join(f'{r[0]:.2f}' for r in rows)} | "
+                  f"{statistics.median(r[1] for r in rows):.0f} | {', '.join(f'{r[2]:.1f}' for r in rows)} |", flush=True)
+        print(f"load {os.getloadavg()[0]:.2f} at the end")
+        return 0
     print("| configuration | wall fps (last 60 frames) | CPU ms / frame | per-stage wall ms | backend |")
     print("|---|---|---|---|---|")
-    for label, (extra, env_extra) in CONFIGS.items():
-        if args.only and not any(label.startswith(o) for o in args.only):
-            continue
+    for label in labels:
+        extra, env_extra = CONFIGS[label]
         n = args.auto_frames if not extra else args.frames
         env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
         live(clip, 3, extra, env_extra)  # warm-up: fills the compile caches

@@ -110,16 +110,16 @@ def add_pix_fmt(p: argparse.ArgumentParser) -> None:
 
 def add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads on a CPU (default: 1 on a machine with at most 2 cores, where the network "
-                        "of the next frame and the blend of this one run side by side; else torch's default; "
-                        "OMP_NUM_THREADS is respected)")
+                   help="torch threads on a CPU (default: 1, and 1 OpenCV thread, on a machine with at most 2 cores, "
+                        "where the network of the next frame and the blend of this one run side by side; else "
+                        "torch's default; OMP_NUM_THREADS is respected)")
 
 
 def apply_cpu_threads(requested: int | None, device: object) -> str | None:
-    """Set torch's thread count for a CPU run (``--threads``, else the default above); returns a
-    line saying what was chosen, None when torch's own default stands. Why 1 on 2 cores: the live
-    path overlaps two threads of work (models.engine), and a 2-thread network on top of them
-    oversubscribes the cores (docs/bench/render_scale.md §9)."""
+    """Set torch's thread count for a CPU run (``--threads``, else the default above; on <= 2 cores
+    OpenCV's too); returns a line saying what was chosen, None when torch's own default stands.
+    Why 1 on 2 cores: the live path overlaps two threads of work (models.engine) plus the flow
+    worker, and a 2-thread network on top of them oversubscribes the cores (docs/bench/render_scale.md §9c)."""
     import os
 
     import torch
@@ -135,8 +135,11 @@ def apply_cpu_threads(requested: int | None, device: object) -> str | None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         n = 1 if cores <= 2 else None
         if n is not None:
+            import cv2
+
             torch.set_num_threads(n)
-            return f"threads: 1 torch thread ({cores} cores: network and blend overlap; --threads to change)"
+            cv2.setNumThreads(1)  # OpenCV's own pool (DIS, filters) oversubscribes the same way
+            return f"threads: 1 torch thread, 1 OpenCV thread ({cores} cores: network and blend overlap; --threads to change)"
     if n is not None:
         torch.set_num_threads(n)
         return f"threads: {n} torch thread{'s' if n > 1 else ''}"

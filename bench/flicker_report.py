@@ -94,6 +94,10 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     # issue 16 (CPU speed, 2026-12-03): one DIS flow per frame instead of two (rejected: the
     # occlusion mask's recall drops, docs/bench/render_scale.md §9)
     "live-bwd": TemporalConfig(check="bwd"),
+    # the same session: DIS "medium" with fewer variational refinement iterations (5 -> 2 / 0:
+    # ~15 -> ~11 / ~9 ms per flow at 480x360)
+    "live-vr2": TemporalConfig(flow_variational_iters=2),
+    "live-vr0": TemporalConfig(flow_variational_iters=0),
 }
 
 

@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--checks", nargs="+", default=["fwd-bwd", "bwd"],
                     help="mask checks: fwd-bwd, bwd, fwd-bwd:PRESET (forward flow by PRESET)")
     ap.add_argument("--mask-only", action="store_true")
+    ap.add_argument("--variational", type=int, default=None, help="mask section: DIS refinement iterations (default: the preset's)")
     args = ap.parse_args()
     data = pairs()
     print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {torch.get_num_threads()} threads\n")
@@ -114,7 +115,7 @@ def main() -> None:
     for check in args.checks:
         for photo in (None, 0.05, 0.08, 0.12):
             for ms in (320,) if photo not in (None, 0.08) else args.max_side:
-                dis = DISFlow(DISConfig(preset=args.mask_preset, max_side=ms))
+                dis = DISFlow(DISConfig(preset=args.mask_preset, max_side=ms, variational_iters=args.variational))
                 tp = fp = fn = flagged = total = true = 0
                 for _n, a, b, _gt, occ in sintel:
                     pred = masks(a, b, dis, ms, photo, check).numpy()

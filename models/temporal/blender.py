@@ -55,6 +55,9 @@ class TemporalConfig:
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
         estimated on (cost scales with area; precision sets how well the history lands on the
         network's strokes at large frame sizes).
+    flow_variational_iters: DIS variational refinement iterations (None: the preset's, 5 for
+        "medium"); fewer are cheaper (2: ~-4 ms per flow at 480x360) but flicker more (tuning
+        half E_warp median 0.35 -> 0.37, docs/bench/render_scale.md §9f).
     check: "fwd-bwd" is the full Ruder et al. test (two flows per frame); "bwd" uses only the
         backward flow (motion boundaries + out-of-frame), half the flow cost.
     scene_cut_threshold: histogram distance in [0,1] above which history is dropped.
@@ -80,6 +83,7 @@ class TemporalConfig:
     strength: float = 0.92
     flow_preset: str = "medium"
     flow_max_side: int = 640
+    flow_variational_iters: int | None = None  # DIS refinement iterations; None = the preset's (medium: 5)
     check: str = "fwd-bwd"
     scene_cut_threshold: float = 0.4
     photometric_threshold: float | None = 0.08
@@ -120,7 +124,8 @@ class TemporalBlender:
     def __init__(self, config: TemporalConfig | None = None, flow: FlowEstimator | None = None) -> None:
         self.config = config or TemporalConfig()
         self._custom_flow = flow
-        self._dis = DISFlow(DISConfig(preset=self.config.flow_preset, max_side=self.config.flow_max_side))
+        self._dis = DISFlow(DISConfig(preset=self.config.flow_preset, max_side=self.config.flow_max_side,
+                                      variational_iters=self.config.flow_variational_iters))
         # STYLECAST_FLOW_CUDA_GRAPH=1: the torch flow replayed from CUDA graphs (experimental)
         graphed = os.environ.get("STYLECAST_FLOW_CUDA_GRAPH") == "1"
         self._torch_flow = TorchFlow(TorchFlowConfig(max_side=self.config.flow_max_side, cuda_graph=graphed))

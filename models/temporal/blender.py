@@ -226,8 +226,8 @@ class TemporalBlender:
         key = _frame_key(frame_in)
         with self._lock:
             pre = self._prefetched.pop(key, None)
-            if pre is None:  # not prefetched: the next prefetched frame pairs with this one
-                self._last_prefetched = None
+            if pre is None:  # not prefetched: the chain is broken, the next prefetched frame starts
+                self._last_prefetched = None  # a new one (its flows are computed in its own call)
         self._pending_flow = None
         if pre is not None:
             small, event, future, partner = pre

@@ -261,10 +261,7 @@ class FrameEngine:
                 continue
             t0 = time.perf_counter()
             u8 = torch.from_numpy(frames[ids[0]][None] if len(ids) == 1 else np.stack([frames[s] for s in ids]))
-            with torch.no_grad():
-                x = self.fit(frames_from_u8(u8, self.dtype))
-                _add(timings, "upload", t0)
-                small, y = self._front(x, stylizer, bl, timings)
+            x, small, y = self._upload_front(u8, stylizer, bl, timings, t0)
             # Grad mode is per thread: the finisher runs in the caller's (inference mode or no_grad).
             inference = torch.is_inference_mode_enabled()
             pending._groups.append((ids, None, None, self._finisher().submit(
@@ -290,11 +287,7 @@ class FrameEngine:
     def _finish_cpu(self, x: Tensor, small: Tensor, y: Tensor, blenders: Sequence[Blender | None] | None,
                     timings: dict[str, float], inference: bool) -> np.ndarray:
         with torch.inference_mode() if inference else torch.no_grad():
-            out = self._back(x, small, y, blenders, timings)
-            t0 = time.perf_counter()
-            arr = frames_to_u8(out).numpy()
-            _add(timings, "download", t0)
-        return arr
+            return self._back_u8(x, small, y, blenders, timings).numpy()
 
     def close(self) -> None:
         """Stop the finisher thread (pending batches finish first). The engine stays usable: a
@@ -305,17 +298,27 @@ class FrameEngine:
             pool.shutdown(wait=True)
 
     @torch.no_grad()
-    def _compute(self, u8: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None,
-                 timings: dict[str, float]) -> Tensor:
-        t0 = time.perf_counter()
+    def _upload_front(self, u8: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None,
+                      timings: dict[str, float], t0: float) -> tuple[Tensor, Tensor, Tensor]:
+        """uint8 -> float, fit (the "upload" stage since ``t0``), render scale + network:
+        ``(frames, small input, network output)``."""
         x = self.fit(frames_from_u8(u8, self.dtype))
         _add(timings, "upload", t0)
-        small, y = self._front(x, stylizer, blenders, timings)
+        return (x, *self._front(x, stylizer, blenders, timings))
+
+    def _back_u8(self, x: Tensor, small: Tensor, y: Tensor, blenders: Sequence[Blender | None] | None,
+                 timings: dict[str, float]) -> Tensor:
+        """:meth:`_back` + float -> ``(N,H,W,3)`` uint8 (the "download" stage)."""
         y = self._back(x, small, y, blenders, timings)
         t0 = time.perf_counter()
         out = frames_to_u8(y)
         _add(timings, "download", t0)
         return out
+
+    @torch.no_grad()
+    def _compute(self, u8: Tensor, stylizer: Stylizer, blenders: Sequence[Blender | None] | None,
+                 timings: dict[str, float]) -> Tensor:
+        return self._back_u8(*self._upload_front(u8, stylizer, blenders, timings, time.perf_counter()), blenders, timings)
 
     def _slot(self, n: int, h: int, w: int) -> _Slot:
         key = (n, h, w)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from models.contracts import check, check_frames
@@ -75,9 +74,7 @@ def downscale(frames: Tensor, size: tuple[int, int]) -> Tensor:
     """Area-averaged resize (no aliasing) to ``size=(h, w)``; the frames themselves if equal."""
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
-    if frames.dtype == torch.float32:
-        return resize(frames, size, mode="area")  # OpenCV's box prefilter on the CPU (models.imgops)
-    return F.interpolate(frames, size=size, mode="area")
+    return resize(frames, size, mode="area")  # OpenCV's box prefilter for CPU float32 (models.imgops)
 
 
 def luma(frames: Tensor) -> Tensor:

@@ -21,6 +21,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _cpu_route(t: Tensor) -> bool:
+    """Whether ``t`` takes the OpenCV route: a CPU float32 tensor that needs no gradient."""
+    return t.device.type == "cpu" and t.dtype == torch.float32 and not (t.requires_grad and torch.is_grad_enabled())
+
+
 def box_mean(t: Tensor, k: int) -> Tensor:
     """``(N,C,H,W)`` -> same shape: mean over the k x k window (k odd) clipped at the border."""
     if k < 1 or k % 2 == 0:
@@ -29,7 +34,7 @@ def box_mean(t: Tensor, k: int) -> Tensor:
         raise ValueError(f"box_mean: expected (N,C,H,W), got shape {tuple(t.shape)}")
     if k == 1:
         return t
-    if t.device.type != "cpu" or t.dtype != torch.float32 or (t.requires_grad and torch.is_grad_enabled()):
+    if not _cpu_route(t):
         return F.avg_pool2d(t, k, stride=1, padding=k // 2, count_include_pad=False)
     n, c, h, w = t.shape
     src = t.detach().contiguous().reshape(n * c, h, w).numpy()
@@ -48,10 +53,6 @@ def _taps(n: int, k: int) -> np.ndarray:
 
 
 _CV_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
-
-
-def _cpu_route(t: Tensor) -> bool:
-    return t.device.type == "cpu" and t.dtype == torch.float32 and not (t.requires_grad and torch.is_grad_enabled())
 
 
 def resize(t: Tensor, size: tuple[int, int], *, mode: str) -> Tensor:
@@ -93,7 +94,7 @@ def gaussian_blur(t: Tensor, sigma: float) -> Tensor:
     n, c, h, w = t.shape
     if h <= r or w <= r:  # too small to mirror: leave it (nothing to sharpen at this size)
         return t
-    if t.device.type != "cpu" or t.dtype != torch.float32 or (t.requires_grad and torch.is_grad_enabled()):
+    if not _cpu_route(t):
         x = torch.arange(k, device=t.device, dtype=torch.float32) - r
         g = torch.exp(-x * x / (2 * sigma * sigma))
         g = (g / g.sum()).to(t.dtype)

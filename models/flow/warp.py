@@ -48,15 +48,15 @@ def warp(image: Tensor, flow: Tensor, *, padding_mode: str = "border", mode: str
     check_flow(flow, "flow", like=image)
     n = max(image.shape[0], flow.shape[0])
     h, w = image.shape[-2:]
-    if padding_mode == "border" and image.dtype == torch.float32:
-        fast = remap(image, sample_coords(flow), mode=mode)  # OpenCV on the CPU (models.imgops)
-        if fast is not None:
-            return fast
     # float64 images get float64 coordinates: float32 grids cost ~1e-6 px, visible in float64.
     cdt = torch.float64 if image.dtype == torch.float64 else torch.float32
-    coords = sample_coords(flow).to(cdt) if cdt == torch.float32 else (
+    coords = sample_coords(flow) if cdt == torch.float32 else (
         _base_grid(h, w, flow.device).to(cdt) + flow.to(cdt)
     )
+    if padding_mode == "border":
+        fast = remap(image, coords, mode=mode)  # OpenCV for CPU float32 (models.imgops), else None
+        if fast is not None:
+            return fast
     # Normalise to [-1, 1]; a 1-pixel axis maps everything to 0 (its only pixel).
     gx = coords[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
     gy = coords[:, 1] * (2.0 / max(h - 1, 1)) - 1.0

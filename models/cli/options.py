@@ -108,6 +108,9 @@ def add_pix_fmt(p: argparse.ArgumentParser) -> None:
                         "play it (default: yuv420p)")
 
 
+MAX_THREADS = 1024  # more is a typo, not a machine: each would be an OS thread of torch's pool
+
+
 def add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads on a CPU (default: 1, and 1 OpenCV thread, on a machine with at most 2 cores, "
@@ -126,8 +129,8 @@ def apply_cpu_threads(requested: int | None, device: object) -> str | None:
 
     from models.errors import UserError
 
-    if requested is not None and requested < 1:
-        raise UserError(f"--threads: expected at least 1, got {requested}")
+    if requested is not None and not 1 <= requested <= MAX_THREADS:
+        raise UserError(f"--threads: expected 1..{MAX_THREADS}, got {requested}")
     if getattr(device, "type", str(device)) != "cpu":
         return None
     n = requested

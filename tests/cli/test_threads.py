@@ -35,5 +35,7 @@ def test_larger_machines_and_explicit_choices(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0})
     assert apply_cpu_threads(None, torch.device("cpu")) is None  # the user's OpenMP setting stands
     assert apply_cpu_threads(None, torch.device("cuda")) is None
-    with pytest.raises(UserError, match="--threads: expected at least 1, got 0"):
+    with pytest.raises(UserError, match=r"--threads: expected 1\.\.1024, got 0"):
         apply_cpu_threads(0, torch.device("cpu"))
+    with pytest.raises(UserError, match=r"--threads: expected 1\.\.1024, got 2147483647"):
+        apply_cpu_threads(2**31 - 1, torch.device("cpu"))

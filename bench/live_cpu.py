@@ -42,6 +42,8 @@ CONFIGS = {
     "compile, 0.75, overlap, 2 threads": (["--backend", "compile", "--render-scale", "0.75", "--threads", "2"], {}),
     "compile, 0.75 (overlap, 1 thread: what auto serves once built)": (
         ["--backend", "compile", "--render-scale", "0.75"], {}),
+    "compile, 0.75, stock last layer (STYLECAST_SPLIT_CONVS=0)": (
+        ["--backend", "compile", "--render-scale", "0.75"], {"STYLECAST_SPLIT_CONVS": "0"}),
     "compile, 0.6": (["--backend", "compile", "--render-scale", "0.6"], {}),
     "compile, 0.5": (["--backend", "compile", "--render-scale", "0.5"], {}),
     "compile, full size": (["--backend", "compile", "--render-scale", "1"], {}),
@@ -49,14 +51,19 @@ CONFIGS = {
 }
 
 
+BASELINE_ROOT = "_BASELINE_ROOT"  # env_extra key: run the CLI from another checkout (--baseline-root)
+
+
 def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -> tuple[float, float, str, str]:
     """(wall fps of the last 60 frames, CPU seconds, per-stage line, backend line) of one run of
     `stylecast live --source CLIP --sink null --device cpu --max-frames N EXTRA...`."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
+    env_extra = dict(env_extra)
+    root = Path(env_extra.pop(BASELINE_ROOT, ROOT))
+    env = {**os.environ, "PYTHONPATH": str(root), **env_extra}
     cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(clip), "--sink", "null",
            "--device", "cpu", "--max-frames", str(frames), *extra]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=1800)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(root), timeout=1800)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise SystemExit(f"live failed ({' '.join(extra)}): {p.stderr[-2000:]}")
@@ -82,7 +89,18 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", help="labels (or prefixes) of CONFIGS to run")
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per configuration, round-robin; prints median and range (the VM's speed drifts)")
+    ap.add_argument("--baseline-root", type=Path,
+                    help="a checkout of an earlier commit (git worktree add DIR COMMIT): adds a row running "
+                         "that code with the 0.75 compile row's flags, so a change is timed against its own "
+                         "before in the same run")
     args = ap.parse_args()
+    if args.baseline_root:
+        import subprocess as sp
+
+        rev = sp.run(["git", "-C", str(args.baseline_root), "rev-parse", "--short", "HEAD"],
+                     capture_output=True, text=True).stdout.strip() or "?"
+        CONFIGS[f"code of {rev} (baseline), compile, 0.75"] = (
+            ["--backend", "compile", "--render-scale", "0.75"], {BASELINE_ROOT: str(args.baseline_root.resolve())})
     clip = SHARED / "data" / "video" / "clips" / args.clip
     if not clip.is_file():
         print(f"live_cpu: clip not found: {clip} (needs ../shared)")

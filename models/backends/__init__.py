@@ -12,6 +12,7 @@ one is rejected (auto falls back; an explicit kind raises :class:`BackendUnavail
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping
@@ -34,6 +35,7 @@ log = logging.getLogger("stylecast.backends")
 
 Builder = Callable[[nn.Module, BackendSpec], Backend]
 AUTO_ORDER = ("tensorrt", "compile", "eager")
+SPLIT_CONVS_ENV = "STYLECAST_SPLIT_CONVS"  # "0": keep the stock last layer on a CPU (A/B, escape hatch)
 DEFAULT_BUILDERS: Mapping[str, Builder] = {"eager": eager.build, "compile": compiled.build, "tensorrt": tensorrt.build}
 
 
@@ -46,11 +48,14 @@ def make_spec(
     dtype: torch.dtype | None = None,
     channels_last: bool | None = None,
     fast_norm: bool | None = None,
+    split_convs: bool | None = None,
     compile_mode: str = "reduce-overhead",
     cpu_compile: bool = False,
     cache_dir: str | Path | None = None,
 ) -> BackendSpec:
-    """Defaults: fp16 + channels_last + fp32-stats instance norm on CUDA; fp32 NCHW on CPU."""
+    """Defaults: fp16 + channels_last + fp32-stats instance norm on CUDA; fp32 NCHW on CPU; in
+    bf16/fp16 on a CPU also the row-split last layer (models.backends.splitconv; unmeasured on
+    CUDA, so off there)."""
     dev = torch.device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
@@ -62,6 +67,8 @@ def make_spec(
         device=dev, height=height, width=width, batch=batch, dtype=dt,
         channels_last=low if channels_last is None else channels_last,
         fast_norm=low if fast_norm is None else fast_norm,
+        split_convs=(low and dev.type == "cpu" and os.environ.get(SPLIT_CONVS_ENV, "1").strip() != "0")
+        if split_convs is None else split_convs,
         compile_mode=compile_mode, cpu_compile=cpu_compile,
         cache_dir=Path(cache_dir) if cache_dir else None,
     )
@@ -96,6 +103,7 @@ def build_backend(
     cache_dir: str | Path | None = None,
     channels_last: bool | None = None,
     fast_norm: bool | None = None,
+    split_convs: bool | None = None,
     compile_mode: str = "reduce-overhead",
     cpu_compile: bool = False,
     parity: bool = True,
@@ -111,14 +119,14 @@ def build_backend(
     if kind != "auto" and kind not in KINDS:
         raise ValueError(f"kind: expected 'auto' or one of {KINDS}, got {kind!r}")
     spec = make_spec(device=device, height=height, width=width, batch=batch, dtype=dtype,
-                     channels_last=channels_last, fast_norm=fast_norm, compile_mode=compile_mode,
-                     cpu_compile=cpu_compile, cache_dir=cache_dir)
+                     channels_last=channels_last, fast_norm=fast_norm, split_convs=split_convs,
+                     compile_mode=compile_mode, cpu_compile=cpu_compile, cache_dir=cache_dir)
     table = {**DEFAULT_BUILDERS, **(builders or {})}
     candidates: list[tuple[str, BackendSpec]] = [
         (k, eager_fallback_spec(spec, channels_last=channels_last, fast_norm=fast_norm) if kind == "auto" and k == "eager" else spec)
         for k in (AUTO_ORDER if kind == "auto" else (kind,))
     ]
-    ref_spec = replace(spec, dtype=torch.float32, channels_last=False, fast_norm=False)
+    ref_spec = replace(spec, dtype=torch.float32, channels_last=False, fast_norm=False, split_convs=False)
     if kind == "auto" and not eager.is_reference(spec):
         candidates.append(("eager", ref_spec))  # last resort: the reference itself always passes
     reference: Backend | None = None

@@ -296,8 +296,15 @@ def compile_cache_key(model: nn.Module, shape: tuple[int, ...], device: torch.de
         extra["triton"] = triton.__version__
     except ImportError:
         pass
-    return engine_key(model, input_shape=shape, dtype=dtype or default_dtype(device), gpu_name=gpu,
-                      versions=software_versions(extra), builder="torch.compile").digest()
+    dt = dtype or default_dtype(device)
+    builder = "torch.compile"
+    if device.type == "cpu":  # the CPU build's own graph and wrapper (make_spec, compiled.CPU_OPTIONS)
+        from models.backends import make_spec
+
+        split = make_spec(device=device, height=1, width=1, dtype=dt).split_convs
+        builder += "+cpp_wrapper" + ("+split_convs" if split else "")
+    return engine_key(model, input_shape=shape, dtype=dt, gpu_name=gpu,
+                      versions=software_versions(extra), builder=builder).digest()
 
 
 def save_compile_cache(path: Path) -> bool:

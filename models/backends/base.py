@@ -37,6 +37,8 @@ class BackendSpec:
     channels_last: bool = False
     # Instance-norm statistics in fp32 with one fused scale/shift (see models.backends.fastnorm).
     fast_norm: bool = False
+    # Few-output large-kernel convolutions split into rows (models.backends.splitconv; CPU).
+    split_convs: bool = False
     compile_mode: str = "reduce-overhead"
     # Inductor's CPU path compiles C++ for 10-30 s per shape: opt in only (the apps build it in the
     # background, models.backends.background, where bf16 + compile is ~3x eager fp32).
@@ -49,6 +51,8 @@ class BackendSpec:
             parts.append("channels_last")
         if self.fast_norm:
             parts.append("fast_norm")
+        if self.split_convs:
+            parts.append("split_convs")
         return ",".join(parts)
 
 

@@ -37,6 +37,14 @@ def _raise_recompile_limit() -> None:
             setattr(cfg, attr, _RECOMPILE_LIMIT)
 
 
+# Inductor's C++ wrapper on the CPU: the whole forward runs in one C++ call that releases the GIL.
+# With the default Python wrapper every generated kernel (norms, pads, upsampling: ~15-20 ms of
+# the light net's ~60 ms at 480x360) is called with the GIL held, so the live loop's finisher
+# thread, blending the previous frame meanwhile, stalls on it; the wrapper also drops the Python
+# glue between kernels (2-core VM, one thread: 50-56 vs 58 ms CPU per call; docs/bench/render_scale.md §10).
+CPU_OPTIONS = (("cpp_wrapper", True),)
+
+
 def uses_cudagraphs(mode: str) -> bool:
     return mode in ("reduce-overhead", "max-autotune")
 
@@ -52,9 +60,12 @@ def build(model: nn.Module, spec: BackendSpec, *, compiler: Compiler | None = No
     cudagraphs = spec.device.type == "cuda" and uses_cudagraphs(spec.compile_mode)
     _raise_recompile_limit()
     compile_fn = compiler or torch.compile
+    kwargs: dict = {"mode": None if spec.compile_mode == "default" else spec.compile_mode,
+                    "fullgraph": True, "dynamic": False}
+    if spec.device.type == "cpu" and kwargs["mode"] is None:
+        kwargs = {**kwargs, "options": dict(CPU_OPTIONS)}  # torch.compile takes mode or options, not both
     try:
-        compiled = compile_fn(module, mode=None if spec.compile_mode == "default" else spec.compile_mode,
-                              fullgraph=True, dynamic=False)
+        compiled = compile_fn(module, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any compiler failure means "not available"
         raise BackendUnavailable("compile", f"torch.compile failed: {type(exc).__name__}: {exc}") from exc
 

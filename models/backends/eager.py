@@ -8,12 +8,15 @@ from torch import nn
 
 from models.backends.base import Backend, BackendSpec
 from models.backends.fastnorm import with_fast_norm
+from models.backends.splitconv import with_split_convs
 
 
 def prepare(model: nn.Module, spec: BackendSpec) -> nn.Module:
     """A private copy of ``model`` in eval mode on ``spec.device`` / ``spec.dtype`` (the caller's
     module is never converted in place)."""
     m = with_fast_norm(model) if spec.fast_norm else copy.deepcopy(model)
+    if spec.split_convs:
+        m = with_split_convs(m)
     m = m.eval().requires_grad_(False).to(device=spec.device, dtype=spec.dtype)
     if spec.channels_last:
         m = m.to(memory_format=torch.channels_last)
@@ -21,8 +24,8 @@ def prepare(model: nn.Module, spec: BackendSpec) -> nn.Module:
 
 
 def is_reference(spec: BackendSpec) -> bool:
-    """fp32, plain layout, stock norm: this configuration *is* the parity reference."""
-    return spec.dtype == torch.float32 and not spec.channels_last and not spec.fast_norm
+    """fp32, plain layout, stock layers: this configuration *is* the parity reference."""
+    return spec.dtype == torch.float32 and not spec.channels_last and not spec.fast_norm and not spec.split_convs
 
 
 def build(model: nn.Module, spec: BackendSpec) -> Backend:

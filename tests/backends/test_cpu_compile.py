@@ -51,6 +51,7 @@ def test_real_background_build_on_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path)
     tag = "bfloat16" if compile_dtype("cpu") == torch.bfloat16 else "float32"
     state = fast.backend_of(tuple(x.shape))
     assert state.startswith("compile[") and tag in state, (state, lines)
+    assert ("split_convs" in state) == (tag == "bfloat16"), state  # the row-split last layer (bf16 build)
     assert got.dtype == x.dtype and got.shape == x.shape
     # bf16: the parity bar of models.backends.parity (>= 32 dB); fp32: numerically the same net
     assert psnr(got, want) >= (32.0 if tag == "bfloat16" else 45.0)

@@ -12,6 +12,7 @@ each call marks a new step (``torch.compiler.cudagraph_mark_step_begin``) and cl
 from __future__ import annotations
 
 import importlib.util
+import logging
 from typing import Callable
 
 import torch
@@ -22,6 +23,7 @@ from models.backends.eager import prepare
 from models.backends.parity import parity_input
 
 Compiler = Callable[..., Callable[[Tensor], Tensor]]
+log = logging.getLogger("stylecast.backends")
 
 # Every TransformerNet instance shares one forward code object, so dynamo's per-code recompile
 # limit (default 8) is shared by all resolutions/batches in a process; past it dynamo silently
@@ -62,8 +64,23 @@ def build(model: nn.Module, spec: BackendSpec, *, compiler: Compiler | None = No
     compile_fn = compiler or torch.compile
     kwargs: dict = {"mode": None if spec.compile_mode == "default" else spec.compile_mode,
                     "fullgraph": True, "dynamic": False}
+    notes = ""
     if spec.device.type == "cpu" and kwargs["mode"] is None:
-        kwargs = {**kwargs, "options": dict(CPU_OPTIONS)}  # torch.compile takes mode or options, not both
+        try:  # torch.compile takes mode or options, not both
+            step = _compile_and_warm(module, spec, compile_fn, {**kwargs, "options": dict(CPU_OPTIONS)}, cudagraphs)
+        except BackendUnavailable as exc:
+            # The C++ wrapper is the newer code path of Inductor: if it fails here, the Python one still serves.
+            notes = f"C++ wrapper failed ({exc.reason[:200]}); Python wrapper"
+            log.warning("compile: %s", notes)
+            step = _compile_and_warm(module, spec, compile_fn, kwargs, cudagraphs)
+    else:
+        step = _compile_and_warm(module, spec, compile_fn, kwargs, cudagraphs)
+    return Backend(kind="compile", name=f"compile[{spec.compile_mode},{spec.tag()}]", fn=step, spec=spec, static=True,
+                   notes=notes)
+
+
+def _compile_and_warm(module: nn.Module, spec: BackendSpec, compile_fn: Compiler, kwargs: dict,
+                      cudagraphs: bool) -> Callable[[Tensor], Tensor]:
     try:
         compiled = compile_fn(module, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any compiler failure means "not available"
@@ -87,4 +104,4 @@ def build(model: nn.Module, spec: BackendSpec, *, compiler: Compiler | None = No
             torch.cuda.synchronize(spec.device)
     except Exception as exc:  # noqa: BLE001
         raise BackendUnavailable("compile", f"compiled module failed on warm-up: {type(exc).__name__}: {exc}") from exc
-    return Backend(kind="compile", name=f"compile[{spec.compile_mode},{spec.tag()}]", fn=step, spec=spec, static=True)
+    return step

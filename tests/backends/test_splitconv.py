@@ -113,3 +113,20 @@ def test_cpu_compile_asks_inductor_for_its_cpp_wrapper() -> None:
                       builders={"compile": partial(compiled.build, compiler=recording)})
     assert calls[0] == {"mode": None, "fullgraph": True, "dynamic": False, "options": {"cpp_wrapper": True}}
     assert calls[1] == {"mode": "reduce-overhead", "fullgraph": True, "dynamic": False}
+
+
+def test_cpu_compile_falls_back_to_the_python_wrapper() -> None:
+    from functools import partial
+
+    from models.backends import compiled
+
+    def no_cpp_wrapper(module, **kw):
+        if "options" in kw:
+            raise RuntimeError("fake: cpp_wrapper build failed")
+        return module
+
+    net = synthetic_style_net("light", seed=1)
+    b = build_backend(net, kind="compile", device="cpu", height=16, width=24, cpu_compile=True, compile_mode="default",
+                      builders={"compile": partial(compiled.build, compiler=no_cpp_wrapper)})
+    assert b.kind == "compile" and b.parity.passed
+    assert "C++ wrapper failed (torch.compile failed: RuntimeError: fake: cpp_wrapper build failed); Python wrapper" in b.describe()

@@ -28,7 +28,7 @@ from models.errors import one_line_reason
 
 __all__ = [
     "AUTO_ORDER", "COMPILE_MODES", "KINDS", "Backend", "BackendSpec", "BackendUnavailable", "Builder",
-    "ParityReport", "ParityThresholds", "build_backend", "eager_fallback_spec", "make_spec",
+    "ParityReport", "ParityThresholds", "build_backend", "default_split_convs", "eager_fallback_spec", "make_spec",
 ]
 
 log = logging.getLogger("stylecast.backends")
@@ -37,6 +37,13 @@ Builder = Callable[[nn.Module, BackendSpec], Backend]
 AUTO_ORDER = ("tensorrt", "compile", "eager")
 SPLIT_CONVS_ENV = "STYLECAST_SPLIT_CONVS"  # "0": keep the stock last layer on a CPU (A/B, escape hatch)
 DEFAULT_BUILDERS: Mapping[str, Builder] = {"eager": eager.build, "compile": compiled.build, "tensorrt": tensorrt.build}
+
+
+def default_split_convs(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether a build on ``device`` in ``dtype`` splits the last layer by default
+    (models.backends.splitconv): a CPU in bf16/fp16, unless ``STYLECAST_SPLIT_CONVS=0``."""
+    return (device.type == "cpu" and dtype in (torch.float16, torch.bfloat16)
+            and os.environ.get(SPLIT_CONVS_ENV, "1").strip() != "0")
 
 
 def make_spec(
@@ -67,8 +74,7 @@ def make_spec(
         device=dev, height=height, width=width, batch=batch, dtype=dt,
         channels_last=low if channels_last is None else channels_last,
         fast_norm=low if fast_norm is None else fast_norm,
-        split_convs=(low and dev.type == "cpu" and os.environ.get(SPLIT_CONVS_ENV, "1").strip() != "0")
-        if split_convs is None else split_convs,
+        split_convs=default_split_convs(dev, dt) if split_convs is None else split_convs,
         compile_mode=compile_mode, cpu_compile=cpu_compile,
         cache_dir=Path(cache_dir) if cache_dir else None,
     )

@@ -299,10 +299,9 @@ def compile_cache_key(model: nn.Module, shape: tuple[int, ...], device: torch.de
     dt = dtype or default_dtype(device)
     builder = "torch.compile"
     if device.type == "cpu":  # the CPU build's own graph and wrapper (make_spec, compiled.CPU_OPTIONS)
-        from models.backends import make_spec
+        from models.backends import default_split_convs
 
-        split = make_spec(device=device, height=1, width=1, dtype=dt).split_convs
-        builder += "+cpp_wrapper" + ("+split_convs" if split else "")
+        builder += "+cpp_wrapper" + ("+split_convs" if default_split_convs(device, dt) else "")
     return engine_key(model, input_shape=shape, dtype=dt, gpu_name=gpu,
                       versions=software_versions(extra), builder=builder).digest()
 

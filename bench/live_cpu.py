@@ -51,14 +51,11 @@ CONFIGS = {
 }
 
 
-BASELINE_ROOT = "_BASELINE_ROOT"  # env_extra key: run the CLI from another checkout (--baseline-root)
-
-
-def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -> tuple[float, float, str, str]:
+def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str],
+         root: Path = ROOT) -> tuple[float, float, str, str]:
     """(wall fps of the last 60 frames, CPU seconds, per-stage line, backend line) of one run of
-    `stylecast live --source CLIP --sink null --device cpu --max-frames N EXTRA...`."""
-    env_extra = dict(env_extra)
-    root = Path(env_extra.pop(BASELINE_ROOT, ROOT))
+    `stylecast live --source CLIP --sink null --device cpu --max-frames N EXTRA...` with the code of
+    the checkout ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root), **env_extra}
     cmd = [sys.executable, "-m", "models.cli", "live", "--source", str(clip), "--sink", "null",
            "--device", "cpu", "--max-frames", str(frames), *extra]
@@ -73,6 +70,20 @@ def live(clip: Path, frames: int, extra: list[str], env_extra: dict[str, str]) -
     backend = next((ln for ln in p.stdout.splitlines() if ln.startswith("backend:")), "backend: eager")
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     return (float(m.group(1)) if m else float("nan")), cpu, stages, backend.split(";")[0]
+
+
+def measure(clip: Path, extra: list[str], env_extra: dict[str, str], n: int,
+            root: Path = ROOT) -> tuple[float, float, str, str, float]:
+    """One configuration: a 3-frame warm-up (fills the compile caches), a 3-frame and an N-frame
+    run; (wall fps, CPU ms per frame of the N-3 extra frames, per-stage line, backend line, steal %
+    during the N-frame run)."""
+    env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
+    live(clip, 3, extra, env_extra, root)
+    _, cpu_short, _, _ = live(clip, 3, extra, env_extra, root)
+    s0, w0 = _steal(), time.time()
+    fps, cpu_long, stages, backend = live(clip, n, extra, env_extra, root)
+    steal = (_steal() - s0) / max((time.time() - w0) * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1), 1e-9)
+    return fps, (cpu_long - cpu_short) / (n - 3) * 1e3, stages, backend, 100 * steal
 
 
 def _steal() -> int:
@@ -94,13 +105,15 @@ def main() -> int:
                          "that code with the 0.75 compile row's flags, so a change is timed against its own "
                          "before in the same run")
     args = ap.parse_args()
+    roots: dict[str, Path] = {}  # label -> checkout whose code that row runs (default: this one)
     if args.baseline_root:
         import subprocess as sp
 
         rev = sp.run(["git", "-C", str(args.baseline_root), "rev-parse", "--short", "HEAD"],
                      capture_output=True, text=True).stdout.strip() or "?"
-        CONFIGS[f"code of {rev} (baseline), compile, 0.75"] = (
-            ["--backend", "compile", "--render-scale", "0.75"], {BASELINE_ROOT: str(args.baseline_root.resolve())})
+        label = f"code of {rev} (baseline), compile, 0.75"
+        CONFIGS[label] = (["--backend", "compile", "--render-scale", "0.75"], {})
+        roots[label] = args.baseline_root.resolve()
     clip = SHARED / "data" / "video" / "clips" / args.clip
     if not clip.is_file():
         print(f"live_cpu: clip not found: {clip} (needs ../shared)")
@@ -117,14 +130,9 @@ def main() -> int:
         for _ in range(args.repeat):
             for label in labels:
                 extra, env_extra = CONFIGS[label]
-                n = args.auto_frames if not extra else args.frames
-                env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
-                live(clip, 3, extra, env_extra)
-                _, cpu_short, _, _ = live(clip, 3, extra, env_extra)
-                s0, w0 = _steal(), time.time()
-                fps, cpu_long, _, _ = live(clip, n, extra, env_extra)
-                steal = (_steal() - s0) / max((time.time() - w0) * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1), 1e-9)
-                res[label].append((fps, (cpu_long - cpu_short) / (n - 3) * 1e3, 100 * steal))
+                fps, per, _, _, steal = measure(clip, extra, env_extra, args.auto_frames if not extra else args.frames,
+                                                roots.get(label, ROOT))
+                res[label].append((fps, per, steal))
         for label, rows in res.items():
             f = sorted(r[0] for r in rows)
             print(f"| {label} | {statistics.median(f):.2f} [{f[0]:.2f}-{f[-1]:.2f}] | {', '.join(f'{r[0]:.2f}' for r in rows)} | "
@@ -135,12 +143,8 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for label in labels:
         extra, env_extra = CONFIGS[label]
-        n = args.auto_frames if not extra else args.frames
-        env_extra = {"STYLECAST_CPU_COMPILE": "1", **env_extra}
-        live(clip, 3, extra, env_extra)  # warm-up: fills the compile caches
-        _, cpu_short, _, _ = live(clip, 3, extra, env_extra)
-        fps, cpu_long, stages, backend = live(clip, n, extra, env_extra)
-        per = (cpu_long - cpu_short) / (n - 3) * 1e3
+        fps, per, stages, backend, _ = measure(clip, extra, env_extra, args.auto_frames if not extra else args.frames,
+                                               roots.get(label, ROOT))
         print(f"| {label} | {fps:.2f} | {per:.0f} | {stages} | {backend} |", flush=True)
     print(f"load {os.getloadavg()[0]:.2f} at the end")
     return 0

@@ -101,7 +101,8 @@ def _deliver(done: cf.Future, jobs: list[FrameJob]) -> None:
             res = done.result()[i]
             j.future.set_result(res if j.finish is None else j.finish(res))
         except BaseException as e:  # noqa: BLE001
-            j.future.set_exception(e)
+            if not j.future.done():  # set_result raised because it was cancelled just now
+                j.future.set_exception(e)
 
 
 class StyleWorker:

@@ -37,6 +37,7 @@ be built in several short runs (``--half``, ``--styles``, ``--variants``) and pr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -86,6 +87,11 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "flow-medium": TemporalConfig(flow_preset="medium", flow_max_side=320),
     "flow-640-medium": TemporalConfig(flow_max_side=640, flow_preset="medium"),  # = live since issue 17
     "flow-full-medium": TemporalConfig(flow_max_side=4096, flow_preset="medium"),
+    # issue 17 item 4 (720p): the flow grid at 960 / 1280 px, and the blend strength with it
+    "flow-960-medium": TemporalConfig(flow_max_side=960, flow_preset="medium"),
+    "flow-1280-medium": TemporalConfig(flow_max_side=1280, flow_preset="medium"),
+    "flow-1280-s0.88": TemporalConfig(flow_max_side=1280, strength=0.88),
+    "flow-1280-s0.85": TemporalConfig(flow_max_side=1280, strength=0.85),
     "bilinear-history": TemporalConfig(flow_preset="fast", flow_max_side=320, history_resampling="bilinear"),
     "no-restore": TemporalConfig(flow_preset="fast", flow_max_side=320, preserve_contrast=False),
     "restore-fresh": TemporalConfig(flow_preset="fast", flow_max_side=320, detail_target="fresh"),
@@ -267,6 +273,24 @@ def table(results: dict, variants: list[str] | None = None) -> str:
     return "\n\n".join(rows)
 
 
+def parse_config(name: str) -> TemporalConfig:
+    """``cfg:strength=0.8,flow_max_side=1280``: a TemporalConfig with those fields changed from the default."""
+    fields = {f.name: f for f in dataclasses.fields(TemporalConfig)}
+    kw: dict = {}
+    for item in filter(None, name[len("cfg:"):].split(",")):
+        field, _, value = item.partition("=")
+        if field not in fields:
+            raise SystemExit(f"--variants {name}: TemporalConfig has no field {field!r}")
+        default = getattr(TemporalConfig(), field)
+        if value == "None":
+            kw[field] = None
+        elif isinstance(default, bool):
+            kw[field] = value == "True"
+        else:
+            kw[field] = int(value) if default is None else type(default)(value)
+    return TemporalConfig(**kw)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--half", choices=("tuning", "report", "both"), default="both")
@@ -282,10 +306,10 @@ def main() -> None:
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     names = args.variants or list(VARIANTS)
-    unknown = sorted(set(names) - set(VARIANTS))
+    unknown = sorted(n for n in set(names) - set(VARIANTS) if not n.startswith("cfg:"))
     if unknown:
-        raise SystemExit(f"--variants: unknown {unknown}; available: {list(VARIANTS)}")
-    variants = {"per-frame": None, **{k: VARIANTS[k] for k in names}}
+        raise SystemExit(f"--variants: unknown {unknown}; available: {list(VARIANTS)} or cfg:field=value,...")
+    variants = {"per-frame": None, **{k: VARIANTS[k] if k in VARIANTS else parse_config(k) for k in names}}
     results = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).exists() else {}
     if not args.table_only:
         if not (shared_dir() / "data" / "video").is_dir():

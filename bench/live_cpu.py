@@ -122,7 +122,8 @@ def main() -> int:
 
     print(f"# live CPU bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.clip}, torch "
           f"{torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-    labels = [lb for lb in CONFIGS if not args.only or any(lb.startswith(o) for o in args.only)]
+    # the baseline row always runs: --only picks the rows it is compared with
+    labels = [lb for lb in CONFIGS if not args.only or lb in roots or any(lb.startswith(o) for o in args.only)]
     if args.repeat > 1:  # round-robin over the configurations, so slow drifts of the VM hit all alike
         print("| configuration | wall fps, median [min-max] | runs | CPU ms / frame, median | steal % of the runs |")
         print("|---|---|---|---|---|")

@@ -54,7 +54,8 @@ class TemporalConfig:
     strength: how much reliable pixels lean on the warped previous output, in [0,1].
     flow_preset / flow_max_side: DIS preset and the longer side of the grey frames the flow is
         estimated on (cost scales with area; precision sets how well the history lands on the
-        network's strokes at large frame sizes).
+        network's strokes at large frame sizes: a 640 px grid upsampled 2x left 720p at ~0.4x of
+        per-frame flicker, the full-size grid at <= 0.3x; docs/bench/live.md §6i).
     flow_variational_iters: DIS variational refinement iterations (None: the preset's, 5 for
         "medium"); fewer are cheaper (2: ~-4 ms per flow at 480x360) but flicker more (tuning
         half E_warp median 0.35 -> 0.37, docs/bench/render_scale.md §9f).
@@ -82,7 +83,7 @@ class TemporalConfig:
 
     strength: float = 0.92
     flow_preset: str = "medium"
-    flow_max_side: int = 640
+    flow_max_side: int = 1280
     flow_variational_iters: int | None = None  # DIS refinement iterations; None = the preset's (medium: 5)
     check: str = "fwd-bwd"
     scene_cut_threshold: float = 0.4

@@ -47,3 +47,15 @@ def test_read_clip_own_size() -> None:
     x = fr.read_clip("webcam", 3)
     assert x.shape == (3, 480, 640, 3)
     assert fr.read_clip("webcam", 2, height=240).shape == (2, 240, 320, 3)
+
+
+def test_one_off_variants_parse_into_configs() -> None:
+    fr = _module()
+    cfg = fr.parse_config("cfg:strength=0.8,flow_max_side=960,photometric_threshold=None,preserve_contrast=False,flow=torch")
+    assert (cfg.strength, cfg.flow_max_side, cfg.photometric_threshold, cfg.preserve_contrast, cfg.flow) == \
+        (0.8, 960, None, False, "torch")
+    assert fr.parse_config("cfg:flow_variational_iters=2").flow_variational_iters == 2
+    with pytest.raises(SystemExit, match="no field 'strenght'"):
+        fr.parse_config("cfg:strenght=0.8")
+    with pytest.raises(ValueError, match="strength must be in"):
+        fr.parse_config("cfg:strength=1.5")

@@ -61,6 +61,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         "known random motion and from the videos among --content (flow computed once, cached)")
     p.add_argument("--temporal-feature-weight", type=float, default=None, metavar="W",
                    help="weight of the feature temporal loss (encoder features; default: --temporal-weight)")
+    p.add_argument("--temporal-noise", type=float, default=0.0, metavar="SIGMA",
+                   help="add Gaussian noise of this std ([0,1] pixel scale) to the moved still of each synthetic "
+                        "temporal pair, so the network also keeps its strokes through sensor noise (default 0)")
     p.add_argument("--init-from", default="", metavar="STYLE",
                    help="fine-tune from this style's weights (a NAME or .safetensors path) instead of a fresh network")
     p.add_argument("--fresh", action="store_true", help="ignore a saved interrupted run and start over")
@@ -118,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                       styles=tuple(p for _, p in styles) if multi else (),
                       style_names=tuple(n for n, _ in styles) if multi else (),
                       temporal_weight=args.temporal_weight,
+                      temporal_noise=args.temporal_noise,
                       temporal_feature_weight=(args.temporal_weight if args.temporal_feature_weight is None
                                                else args.temporal_feature_weight),
                       init_from=str(resolve_style(args.init_from)) if args.init_from else "")

@@ -66,6 +66,10 @@ class TrainConfig:
     temporal_weight: float = 0.0
     temporal_feature_weight: float = 0.0
     temporal_video_pairs: int = 30
+    # Std of Gaussian pixel noise ([0,1] scale) added to the moved frame of the still-image pairs:
+    # real consecutive frames also differ by sensor noise and compression, to which an unstable
+    # network answers with new strokes even on a static shot (0 = off).
+    temporal_noise: float = 0.0
     # Start from this style file's weights (fine-tuning) instead of a fresh network.
     init_from: str = ""
 
@@ -89,6 +93,8 @@ class TrainConfig:
             out["style_scale"] = self.style_scale
         if self.temporal_weight or self.temporal_feature_weight:
             out.update(temporal_weight=self.temporal_weight, temporal_feature_weight=self.temporal_feature_weight)
+            if self.temporal_noise:
+                out["temporal_noise"] = self.temporal_noise
         if self.init_from:
             out["init_from"] = Path(self.init_from).name
         return out
@@ -139,6 +145,8 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.temporal_weight < 0 or cfg.temporal_feature_weight < 0:
         raise UserError(f"--temporal-weight/--temporal-feature-weight: expected values >= 0, got "
                         f"{cfg.temporal_weight}, {cfg.temporal_feature_weight}")
+    if not 0.0 <= cfg.temporal_noise <= 0.5:
+        raise UserError(f"--temporal-noise: expected a standard deviation in [0, 0.5], got {cfg.temporal_noise}")
     if cfg.multi and (cfg.temporal_weight or cfg.temporal_feature_weight):
         raise UserError("--temporal-weight: temporal training supports single-style networks only (got several --style)")
     if cfg.init_from and not Path(cfg.init_from).is_file():

@@ -58,8 +58,10 @@ def random_similarity_flows(n: int, h: int, w: int, gen: torch.Generator, *, max
     return torch.cat(flows)
 
 
-def synthetic_pair(frames: Tensor, gen: torch.Generator, **motion: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(b, flow, mask) for crops ``frames`` = a ``(N,3,H,W)``: b = a moved by a random known motion.
+def synthetic_pair(frames: Tensor, gen: torch.Generator, *, noise: float = 0.0,
+                   **motion: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(b, flow, mask) for crops ``frames`` = a ``(N,3,H,W)``: b = a moved by a random known motion,
+    plus Gaussian pixel noise of std ``noise`` (clamped to [0,1]; drawn from ``gen``).
 
     ``mask`` is 1 where b's pixel comes from inside a (out-of-frame sources are invalid); the
     border pixels b gets from outside are filled by edge replication and masked out.
@@ -68,6 +70,9 @@ def synthetic_pair(frames: Tensor, gen: torch.Generator, **motion: float) -> tup
     n, _, h, w = frames.shape
     flow = random_similarity_flows(n, h, w, gen, **motion).to(frames.device)
     b = warp(frames, flow, padding_mode="border")
+    if noise > 0.0:
+        eps = torch.randn(b.shape, generator=gen, dtype=torch.float32).to(device=b.device, dtype=b.dtype)
+        b = (b + noise * eps).clamp(0.0, 1.0)
     return b, flow, inside_mask(flow)
 
 
@@ -173,5 +178,5 @@ class TemporalTerm:
             a, b, flow, mask = (t.to(x.device) for t in self.video.batch(x.shape[0], gen))
         else:
             a = x
-            b, flow, mask = synthetic_pair(x, gen)
+            b, flow, mask = synthetic_pair(x, gen, noise=self.cfg.temporal_noise)
         return pair_losses(self.model, self.tap, a, b, flow, mask)

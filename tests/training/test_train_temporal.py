@@ -50,6 +50,18 @@ def test_synthetic_pair_renders_the_moved_image() -> None:
     assert float(err.max()) < 2e-3  # bilinear sampling of a smooth image; a wrong flow gives ~0.1
 
 
+def test_synthetic_pair_noise_is_added_to_the_moved_frame_only() -> None:
+    """--temporal-noise: same motion as without it (drawn first), b differs by noise of that std."""
+    a = torch.full((2, 3, 64, 80), 0.5)
+    a[:, :, 20:40, 30:50] = 0.7
+    b0, f0, m0 = TT.synthetic_pair(a, torch.Generator().manual_seed(5))
+    b1, f1, m1 = TT.synthetic_pair(a, torch.Generator().manual_seed(5), noise=0.03)
+    assert torch.equal(f0, f1) and torch.equal(m0, m1)
+    d = b1 - b0
+    assert float(d.std()) == pytest.approx(0.03, rel=0.05) and abs(float(d.mean())) < 2e-3
+    assert 0.0 <= float(b1.min()) and float(b1.max()) <= 1.0
+
+
 class _Affine(torch.nn.Module):
     """Pointwise affine colour map: commutes with (bilinear) warping, so it is motion-equivariant."""
 
@@ -203,12 +215,15 @@ def test_cli_temporal_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     args = ["train", "--style", cfg.style, "--content", *cfg.content, "--size", "24", "--style-size", "48",
             "--batch-size", "1", "--steps", "2", "--device", "cpu", "--preview-every", "0"]
     assert main([*args, "-o", "base"]) == 0
-    assert main([*args, "--temporal-weight", "100", "--init-from", "base", "-o", "tuned"]) == 0
+    assert main([*args, "--temporal-weight", "100", "--temporal-noise", "0.02", "--init-from", "base", "-o", "tuned"]) == 0
     training = read_metadata(tmp_path / "styles" / "tuned.safetensors")["training"]
     assert training["temporal_weight"] == 100.0 and training["temporal_feature_weight"] == 100.0
+    assert training["temporal_noise"] == 0.02
     assert training["init_from"] == "base.safetensors"
     capsys.readouterr()
     assert main([*args, "--temporal-weight", "-1", "-o", "bad"]) == 2
     assert "expected values >= 0" in capsys.readouterr().err
+    assert main([*args, "--temporal-noise", "0.7", "-o", "bad3"]) == 2
+    assert "--temporal-noise: expected a standard deviation in [0, 0.5], got 0.7" in capsys.readouterr().err
     assert main([*args, "--init-from", "no_such_style", "-o", "bad2"]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0

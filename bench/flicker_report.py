@@ -19,7 +19,7 @@ TemporalBlender variant then runs over those outputs exactly as the live loop do
 
 Per clip x style x variant:
 * E_warp (Lai et al. 2018, models.temporal.metrics): flows estimated on the ORIGINAL frames with DIS
-  "medium" at full size (not the live flow: DIS "fast" at 320 px), Ruder occlusion mask;
+  "medium" at full size (independent of the live flow, whose grid and preset are what the variants change), Ruder occlusion mask;
   ratio = variant / per-frame stylization of the same network.
 * style loss to the painting: VGG19 (ImageNet, ../shared/weights) Gram loss, sum over
   relu1_1..relu5_1 of mean squared Gram difference, on the centre 384x384 crop of frames
@@ -85,7 +85,7 @@ VARIANTS: dict[str, TemporalConfig | None] = {
     "flow-640": TemporalConfig(flow_preset="fast", flow_max_side=640),
     "flow-full": TemporalConfig(flow_preset="fast", flow_max_side=4096),
     "flow-medium": TemporalConfig(flow_preset="medium", flow_max_side=320),
-    "flow-640-medium": TemporalConfig(flow_max_side=640, flow_preset="medium"),  # = live since issue 17
+    "flow-640-medium": TemporalConfig(flow_max_side=640, flow_preset="medium"),  # the live default from 6b until 6i
     "flow-full-medium": TemporalConfig(flow_max_side=4096, flow_preset="medium"),
     # issue 17 item 4 (720p): the flow grid at 960 / 1280 px, and the blend strength with it
     "flow-960-medium": TemporalConfig(flow_max_side=960, flow_preset="medium"),

@@ -275,13 +275,14 @@ def table(results: dict, variants: list[str] | None = None) -> str:
 
 def parse_config(name: str) -> TemporalConfig:
     """``cfg:strength=0.8,flow_max_side=1280``: a TemporalConfig with those fields changed from the default."""
-    fields = {f.name: f for f in dataclasses.fields(TemporalConfig)}
+    defaults = TemporalConfig()
+    fields = {f.name for f in dataclasses.fields(TemporalConfig)}
     kw: dict = {}
     for item in filter(None, name[len("cfg:"):].split(",")):
         field, _, value = item.partition("=")
         if field not in fields:
             raise SystemExit(f"--variants {name}: TemporalConfig has no field {field!r}")
-        default = getattr(TemporalConfig(), field)
+        default = getattr(defaults, field)
         if value == "None":
             kw[field] = None
         elif isinstance(default, bool):

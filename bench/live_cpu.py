@@ -107,9 +107,7 @@ def main() -> int:
     args = ap.parse_args()
     roots: dict[str, Path] = {}  # label -> checkout whose code that row runs (default: this one)
     if args.baseline_root:
-        import subprocess as sp
-
-        rev = sp.run(["git", "-C", str(args.baseline_root), "rev-parse", "--short", "HEAD"],
+        rev = subprocess.run(["git", "-C", str(args.baseline_root), "rev-parse", "--short", "HEAD"],
                      capture_output=True, text=True).stdout.strip() or "?"
         label = f"code of {rev} (baseline), compile, 0.75"
         CONFIGS[label] = (["--backend", "compile", "--render-scale", "0.75"], {})

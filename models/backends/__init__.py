@@ -132,7 +132,7 @@ def build_backend(
         (k, eager_fallback_spec(spec, channels_last=channels_last, fast_norm=fast_norm) if kind == "auto" and k == "eager" else spec)
         for k in (AUTO_ORDER if kind == "auto" else (kind,))
     ]
-    ref_spec = replace(spec, dtype=torch.float32, channels_last=False, fast_norm=False, split_convs=False)
+    ref_spec = eager.reference_spec(spec)
     if kind == "auto" and not eager.is_reference(spec):
         candidates.append(("eager", ref_spec))  # last resort: the reference itself always passes
     reference: Backend | None = None

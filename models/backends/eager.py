@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -23,9 +24,14 @@ def prepare(model: nn.Module, spec: BackendSpec) -> nn.Module:
     return m
 
 
+def reference_spec(spec: BackendSpec) -> BackendSpec:
+    """``spec`` as the parity reference: fp32, plain layout, stock layers (same device and size)."""
+    return replace(spec, dtype=torch.float32, channels_last=False, fast_norm=False, split_convs=False)
+
+
 def is_reference(spec: BackendSpec) -> bool:
-    """fp32, plain layout, stock layers: this configuration *is* the parity reference."""
-    return spec.dtype == torch.float32 and not spec.channels_last and not spec.fast_norm and not spec.split_convs
+    """This configuration *is* the parity reference."""
+    return spec == reference_spec(spec)
 
 
 def build(model: nn.Module, spec: BackendSpec) -> Backend:

@@ -4,12 +4,13 @@ the blend left ~0.4x of per-frame E_warp at 720p; the default grid (up to 1280 p
 720p) leaves <= 0.3x. Bundled wave, eager fp32, cockatoo frames 40-44, ~20 s on one core."""
 from __future__ import annotations
 
-import cv2
-import numpy as np
-import pytest
+import itertools
+
 import torch
 
 from models.flow.estimators import DISConfig, DISFlow
+from models.io.image import to_tensor
+from models.io.video import open_video
 from models.styles.registry import load_stylizer
 from models.temporal.blender import TemporalBlender, TemporalConfig
 from models.temporal.metrics import pair_warping_errors
@@ -17,16 +18,8 @@ from tests.conftest import shared_path
 
 
 def _frames(path, start: int, n: int) -> torch.Tensor:
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-    out = []
-    while len(out) < n:
-        ok, bgr = cap.read()
-        if not ok:
-            pytest.skip(f"could not decode {n} frames from {path} with OpenCV")
-        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
+    with open_video(path) as reader:
+        return to_tensor(list(itertools.islice(reader, start, start + n)), dtype=torch.float32)
 
 
 @torch.no_grad()
